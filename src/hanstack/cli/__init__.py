@@ -1,0 +1,103 @@
+"""The ``hanstack`` command: a thin shell over the library.
+
+Each domain keeps its commands in a module of this package that exposes ``register(app)``;
+this file only wires them in and maps :class:`HanstackError` to a message and an exit code (the
+one place besides the server where a broad ``except`` is allowed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hanstack.cli._common import State, err_console
+from hanstack.errors import HanstackError
+
+# Modules that contribute commands, in help order. A module that is not there is skipped, so a
+# domain can land on its own.
+COMMAND_MODULES = (
+    "hanstack.cli.ingest_cmds",
+    "hanstack.cli.search_cmds",
+    "hanstack.cli.answer_cmds",
+    "hanstack.cli.model_cmds",
+    "hanstack.cli.task_cmds",
+    "hanstack.cli.token_cmds",
+    "hanstack.cli.guard_cmds",
+    "hanstack.cli.server_cmds",
+    "hanstack.cli.demo_cmds",
+)
+
+app = typer.Typer(
+    name="hanstack",
+    help="hanstack: a Korean-first, sovereign AI stack (ingest, search, ask, guard, serve).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $HANSTACK_HOME or ~/.local/share/hanstack).",
+            envvar="HANSTACK_HOME",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level to stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = State(workspace=workspace)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turning hanstack errors into clean exits."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except HanstackError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/] {exc.hint}")
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the CLI edge: never a bare traceback for a user
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+        err_console.print("[yellow]hint:[/] rerun with --verbose and report it with the command line")
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            raise
+        sys.exit(70)

