@@ -234,11 +234,15 @@ def load_settings(workspace: Path | str | None = None, **overrides: Any) -> Sett
         ) from exc
 
 
+# HANSTACK_* variables that are read directly by the code that needs them, not settings fields.
+_NOT_SETTINGS = frozenset({"HANSTACK_HOME", "HANSTACK_MODELS_CACHE", "HANSTACK_SHARED_DATA"})
+
+
 def _env_values() -> dict[str, Any]:
     """HANSTACK_* variables as a nested dict (pydantic parses the leaf values)."""
     out: dict[str, Any] = {}
     for name, value in os.environ.items():
-        if not name.startswith("HANSTACK_") or name == "HANSTACK_HOME":
+        if not name.startswith("HANSTACK_") or name in _NOT_SETTINGS:
             continue
         parts = name[len("HANSTACK_"):].lower().split("__")
         node = out
