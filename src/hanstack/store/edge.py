@@ -1,0 +1,225 @@
+"""The embedded default: Qdrant Edge (Qdrant's Rust engine in-process), persisted in the workspace.
+
+Layout under ``index_dir``: ``edge/`` (the shard: WAL, segments, HNSW, payload indexes) and
+``hanstack-index.json`` (:class:`IndexMeta`). One process writes a shard at a time; readers in the
+same process share the store object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hanstack.embed.base import Embedder
+from hanstack.errors import MissingDependencyError, StoreError
+from hanstack.store.base import DENSE, SPARSE, Candidate, StoredChunk, StoreQuery, StoreResult, stored_chunk
+from hanstack.store.common import IndexMeta, Progress, QdrantStoreBase, new_meta
+from hanstack.store.sparse import Bm25Params, SparseVec
+
+log = logging.getLogger(__name__)
+
+META_FILE = "hanstack-index.json"
+SHARD_DIR = "edge"
+KEYWORD_FIELDS = ("acl", "doc_id", "terms")
+
+
+def _edge() -> Any:
+    try:
+        import qdrant_edge
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "qdrant-edge-py", "retrieval", "The embedded index (Qdrant Edge)"
+        ) from exc
+    return qdrant_edge
+
+
+class EdgeStore(QdrantStoreBase):
+    """A Qdrant Edge shard in ``path``; created on first open."""
+
+    def __init__(
+        self,
+        path: Path,
+        embedder: Embedder,
+        *,
+        field_terms: Callable[[str], Sequence[str]] | None = None,
+        bm25: Bm25Params | None = None,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 128,
+        hnsw_ef: int = 128,
+        progress: Progress | None = None,
+    ) -> None:
+        super().__init__(embedder, field_terms=field_terms, bm25=bm25, progress=progress)
+        self._q = _edge()
+        self.path = Path(path)
+        self._hnsw_ef = hnsw_ef
+        self._shard_path = self.path / SHARD_DIR
+        self._meta_path = self.path / META_FILE
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create index folder {self.path}: {exc.strerror}") from exc
+        self._meta = self._load_meta()
+        try:
+            if self._meta is not None and self._shard_path.exists():
+                self._meta.check(embedder, str(self.path))
+                self._shard = self._q.EdgeShard.load(str(self._shard_path))
+            else:
+                self._shard = self._create(hnsw_m, hnsw_ef_construct)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(
+                f"cannot open the index at {self._shard_path}: {exc}",
+                hint="if it is damaged, delete the folder and re-run ingestion to rebuild it",
+            ) from exc
+
+    def _create(self, m: int, ef_construct: int) -> Any:
+        q = self._q
+        if self._shard_path.exists() and any(self._shard_path.iterdir()):
+            raise StoreError(
+                f"{self._shard_path} holds an index without {META_FILE}",
+                hint="delete the folder and re-run ingestion to rebuild it",
+            )
+        config = q.EdgeConfig(
+            vectors={
+                DENSE: q.EdgeVectorParams(
+                    size=self._embedder.dim,
+                    distance=q.Distance.Cosine,
+                    hnsw_config=q.HnswIndexConfig(m=m, ef_construct=ef_construct, full_scan_threshold=10_000),
+                )
+            },
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        shard = q.EdgeShard.create(str(self._shard_path), config)
+        shard.update(q.UpdateOperation.create_field_index("tenant", q.KeywordIndexParams(is_tenant=True)))
+        for name in KEYWORD_FIELDS:
+            shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+        meta = new_meta(self._embedder, self._bm25_default)
+        self._save_meta(meta)
+        self._meta = meta
+        return shard
+
+    # --- metadata ---------------------------------------------------------------------------------
+    def _load_meta(self) -> IndexMeta | None:
+        if not self._meta_path.exists():
+            return None
+        try:
+            return IndexMeta.from_dict(json.loads(self._meta_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise StoreError(
+                f"cannot read {self._meta_path}: {exc}", hint="delete the index folder to rebuild"
+            ) from exc
+
+    def _save_meta(self, meta: IndexMeta) -> None:
+        tmp = self._meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta.to_dict(), indent=2), encoding="utf-8")
+        os.replace(tmp, self._meta_path)
+
+    # --- writes -------------------------------------------------------------------------------------
+    def _write(
+        self, ids: list[str], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
+    ) -> None:
+        q = self._q
+        points = []
+        for pid, vec, sp, payload in zip(ids, dense.tolist(), sparse, payloads, strict=True):
+            vectors: dict[str, Any] = {DENSE: vec}
+            if len(sp):
+                vectors[SPARSE] = q.SparseVector(sp.indices, sp.values)
+            points.append(q.Point(pid, vectors, payload))
+        self._shard.update(q.UpdateOperation.upsert_points(points))
+
+    def _delete(self, ids: list[str]) -> None:
+        self._shard.update(self._q.UpdateOperation.delete_points(ids))
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def optimize(self) -> None:
+        """Merge segments and build HNSW (call after a bulk load; blocking)."""
+        self._shard.optimize()
+
+    def close(self) -> None:
+        shard, self._shard = getattr(self, "_shard", None), None
+        if shard is not None:
+            shard.close()
+
+    # --- reads --------------------------------------------------------------------------------------
+    def indexed_chunk_ids(self) -> set[str]:
+        q = self._q
+        out: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(offset=offset, limit=10_000, with_payload=["chunk_id"])
+            )
+            out.update(r.payload["chunk_id"] for r in records if r.payload)
+            if offset is None:
+                return out
+
+    def count(self) -> int:
+        return int(self._shard.count(self._q.CountRequest(exact=True)))
+
+    def _filter(self, query: StoreQuery) -> Any:
+        q = self._q
+        must: list[Any] = [
+            q.FieldCondition(key="tenant", match=q.MatchValue(query.scope.tenant)),
+            q.FieldCondition(key="acl", match=q.MatchAny(list(query.scope.groups))),
+        ]
+        must += [q.FieldCondition(key="terms", match=q.MatchValue(t)) for t in query.required_terms]
+        if query.doc_ids is not None:
+            must.append(q.FieldCondition(key="doc_id", match=q.MatchAny(list(query.doc_ids))))
+        return q.Filter(must=must)
+
+    def query(self, query: StoreQuery) -> StoreResult:
+        q = self._q
+        if not query.scope.groups or query.doc_ids == ():
+            return StoreResult()
+        flt = self._filter(query)
+        requests: list[tuple[str, Any]] = []
+        if query.sparse is not None and len(query.sparse):
+            vec = q.SparseVector(query.sparse.indices, query.sparse.values)
+            requests.append(
+                (
+                    "sparse",
+                    q.QueryRequest(
+                        limit=query.limit,
+                        query=q.Query.Nearest(vec, using=SPARSE),
+                        filter=flt,
+                        with_payload=["doc_id"],
+                    ),
+                )
+            )
+        if query.dense is not None:
+            params = q.SearchParams(hnsw_ef=query.hnsw_ef or self._hnsw_ef, exact=query.exact_dense)
+            requests.append(
+                (
+                    "dense",
+                    q.QueryRequest(
+                        limit=query.limit,
+                        query=q.Query.Nearest(
+                            np.asarray(query.dense, dtype=np.float32).tolist(), using=DENSE
+                        ),
+                        filter=flt,
+                        params=params,
+                        with_payload=["doc_id"],
+                    ),
+                )
+            )
+        if not requests:
+            return StoreResult()
+        answers = self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
+        result = StoreResult()
+        for (kind, _), points in zip(requests, answers, strict=True):
+            hits = [Candidate(str(p.id), float(p.score), (p.payload or {}).get("doc_id", "")) for p in points]
+            setattr(result, kind, hits)
+        return result
+
+    def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
+        if not keys:
+            return {}
+        records = self._shard.retrieve(list(keys), with_payload=True, with_vector=False)
+        return {str(r.id): stored_chunk(r.payload) for r in records if r.payload}
