@@ -41,7 +41,8 @@ def load_hwpx(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loade
         reject_ole_container(path, fh.read(8), "HWPX")
     with SafeZip(path, limits, kind="HWPX") as archive:
         _reject_encrypted(path, archive)
-        sections = _section_order(path, archive)
+        package = _optional_part(path, archive, "Contents/content.hpf")
+        sections = _section_order(archive, package)
         if not sections:
             raise CorruptFileError(
                 f"{path}: the HWPX has no Contents/section*.xml part", hint="is it really HWPX?"
@@ -50,7 +51,7 @@ def load_hwpx(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loade
         reader = _SectionReader(headings)
         for name in sections:
             reader.read(_parse(path, name, archive.read(name)))
-        title = _title(path, archive)
+        title = _title(package)
     return LoadedDocument(
         blocks=reader.blocks,
         title=title or first_heading(reader.blocks),
@@ -73,21 +74,22 @@ def _parse(path: Path, name: str, data: bytes) -> ET.Element:
 
 def _reject_encrypted(path: Path, archive: SafeZip) -> None:
     """A password-protected HWPX lists ``encryption-data`` for its parts in META-INF/manifest.xml."""
-    if not archive.has("META-INF/manifest.xml"):
-        return
-    manifest = _parse(path, "META-INF/manifest.xml", archive.read("META-INF/manifest.xml"))
-    if any(el.tag.rsplit("}", 1)[-1] == "encryption-data" for el in manifest.iter()):
+    manifest = _optional_part(path, archive, "META-INF/manifest.xml")
+    if manifest is not None and any(el.tag.rsplit("}", 1)[-1] == "encryption-data" for el in manifest.iter()):
         raise EncryptedFileError(
             f"{path}: the HWPX is password-protected (META-INF/manifest.xml lists encrypted parts)",
             hint="save an unprotected copy in Hancom Office and ingest that",
         )
 
 
-def _section_order(path: Path, archive: SafeZip) -> list[str]:
+def _optional_part(path: Path, archive: SafeZip, name: str) -> ET.Element | None:
+    return _parse(path, name, archive.read(name)) if archive.has(name) else None
+
+
+def _section_order(archive: SafeZip, package: ET.Element | None) -> list[str]:
     present = {name for name in archive.names() if _SECTION.match(name)}
     ordered: list[str] = []
-    if archive.has("Contents/content.hpf"):
-        package = _parse(path, "Contents/content.hpf", archive.read("Contents/content.hpf"))
+    if package is not None:
         hrefs = {item.get("id"): item.get("href", "") for item in package.iter(f"{OPF}item")}
         for ref in package.iter(f"{OPF}itemref"):
             href = hrefs.get(ref.get("idref"), "")
@@ -100,9 +102,9 @@ def _section_order(path: Path, archive: SafeZip) -> list[str]:
 
 def _outline_levels(path: Path, archive: SafeZip) -> dict[str, int]:
     """paraPr id → heading level (1-based) for paragraph shapes with an outline heading."""
-    if not archive.has("Contents/header.xml"):
+    header = _optional_part(path, archive, "Contents/header.xml")
+    if header is None:
         return {}
-    header = _parse(path, "Contents/header.xml", archive.read("Contents/header.xml"))
     levels: dict[str, int] = {}
     for para_pr in header.iter(f"{HH}paraPr"):
         heading = para_pr.find(f"{HH}heading")
@@ -112,11 +114,8 @@ def _outline_levels(path: Path, archive: SafeZip) -> dict[str, int]:
     return levels
 
 
-def _title(path: Path, archive: SafeZip) -> str | None:
-    if not archive.has("Contents/content.hpf"):
-        return None
-    package = _parse(path, "Contents/content.hpf", archive.read("Contents/content.hpf"))
-    node = package.find(f"{OPF}metadata/{OPF}title")
+def _title(package: ET.Element | None) -> str | None:
+    node = package.find(f"{OPF}metadata/{OPF}title") if package is not None else None
     return clean_title(node.text) if node is not None else None
 
 
