@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ def test_append_chains_and_verifies(tmp_path: Path) -> None:
     assert report.ok, report.problems
     assert (report.records, report.first_seq, report.last_seq) == (5, 1, 5)
     recs = [json.loads(x) for x in _lines(tmp_path)]
-    assert all(b["prev"] == a["hash"] for a, b in zip(recs, recs[1:], strict=False))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(recs))
     assert "질문" in _lines(tmp_path)[0]  # Korean stays Korean, no \\u escapes
 
 

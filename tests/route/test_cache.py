@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hanstack.route import ExactCache, PriceTable, SemanticCache, UsageLedger, question_signature
 from hanstack.errors import ConfigError
+from hanstack.route import ExactCache, PriceTable, SemanticCache, UsageLedger, question_signature
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,120 @@
+"""hanstack's own routes: grounded answers, structured tasks, tokenization, usage."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+
+from hanstack.auth import Principal
+from hanstack.server import services
+from hanstack.server.deps import gateway, principal
+from hanstack.server.pipeline import Job, ModelOutput
+from hanstack.server.schemas import AskRequest, TaskRequest, TokenizeRequest, UsageResponse
+from hanstack.server.state import Gateway
+
+router = APIRouter(prefix="/v1", tags=["hanstack"])
+
+
+def _leaves(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _leaves(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _leaves(v, out)
+
+
+def _replace_leaves(value: Any, texts: list[str]) -> Any:
+    it = iter(texts)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return next(it)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
+
+
+@router.post("/ask", summary="Grounded answer with citations and exact source spans (or an abstention)")
+async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+    p = gw.pipeline
+    model = req.model or "auto"
+    answerer = await p.in_thread(services.answerer, gw)
+
+    async def call(guarded: list[str]) -> ModelOutput:
+        answer = await p.in_thread(
+            lambda: answerer.ask(guarded[0], tenant=who.tenant, groups=req.groups, model=model, k=req.k)
+        )
+        body = answer.model_dump(mode="json") if hasattr(answer, "model_dump") else dict(answer)
+        texts: list[str] = []
+        _leaves(body, texts)
+        usage = body.get("usage") or body.get("tokens") or {}
+        return ModelOutput(
+            texts, lambda out: _replace_leaves(body, out), str(body.get("model") or model),
+            int(usage.get("prompt_tokens", 0) or 0), int(usage.get("completion_tokens", 0) or 0),
+        )
+
+    job = Job("ask", model, [req.question], call, params={"k": req.k, "groups": sorted(req.groups)}, question=req.question)
+    body, ex = await p.run(who, "/v1/ask", job)
+    body = dict(body)
+    body["cache"] = ex.cache
+    body["request_id"] = ex.request_id
+    return body
+
+
+TaskName = Literal["triage", "extract", "classify", "summarize"]
+
+
+@router.post("/tasks/{name}", summary="Structured Korean task: triage, extract, classify or summarize")
+async def run_task(name: TaskName, req: TaskRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+    p = gw.pipeline
+    model = req.model or gw.settings.models.default_tier
+    backend = gw.backends.cached(model) or await p.in_thread(gw.backends.get, model)
+
+    async def call(guarded: list[str]) -> ModelOutput:
+        guarded_req = req.model_copy(update={"text": guarded[0]})
+        result = await p.in_thread(services.run_task, gw, name, backend, guarded_req)
+        value = result.as_dict()
+        texts: list[str] = []
+        _leaves(value, texts)
+        chat = result.chat
+        pt, ct = (chat.prompt_tokens, chat.completion_tokens) if chat is not None else (0, 0)
+
+        def build(out: list[str]) -> dict[str, Any]:
+            return {"task": name, "model": result.model, "result": _replace_leaves(value, out),
+                    "attempts": len(result.attempts), "truncated_input": result.truncated_input,
+                    "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}}
+
+        return ModelOutput(texts, build, result.model or model, pt, ct)
+
+    params = req.model_dump(mode="json", exclude={"text"}, by_alias=True)
+    body, _ = await p.run(who, f"/v1/tasks/{name}", Job(name, model, [req.text], call, params=params))
+    return body
+
+
+@router.post("/tokenize", summary="Count (and optionally list) tokens with a real model tokenizer")
+async def tokenize(req: TokenizeRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+    texts = [req.text] if isinstance(req.text, str) else req.text
+    body = await gw.pipeline.in_thread(services.tokenize, texts, req.tokenizer, req.tokens)
+    await gw.pipeline.record(who, "/v1/tokenize", "tokenize", request={"tokenizer": req.tokenizer, "texts": len(texts)},
+                             response={"counts": [r["count"] for r in body["results"]]})
+    return body
+
+
+@router.get("/tokenizers/report", summary="Token counts of one Korean sentence under every fast preset")
+async def tokenizer_report(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+    return await gw.pipeline.in_thread(services.tokenizer_report)
+
+
+@router.get("/usage", response_model=UsageResponse, summary="Usage and cost of the caller's tenant")
+async def usage(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> UsageResponse:
+    t = gw.ledger.totals(who.tenant)
+    return UsageResponse(tenant=who.tenant, requests=t.requests, prompt_tokens=t.prompt_tokens,
+                         completion_tokens=t.completion_tokens, cost_usd=round(t.cost_usd, 8), cache_hits=t.cache_hits)
