@@ -309,3 +309,33 @@ def test_para_text_skips_extended_controls() -> None:
     field = (3, b"dlif" + bytes(8))
     payload = units(secd, "누리", tab, "호", field, " 발사", 10, "둘째 줄", 24, 30, 31, "끝", 13)
     assert para_text(payload) == "누리\t호 발사\n둘째 줄-\u00a0 끝"
+
+
+def _rebuild_hwp(src: Path, path: Path, keep, replace: dict[str, bytes] | None = None) -> Path:
+    import olefile
+    from hwpx.hwp5.cfb import build_compound_file
+
+    replace = replace or {}
+    with olefile.OleFileIO(str(src)) as ole:
+        streams = [("/".join(e), ole.openstream(e).read()) for e in ole.listdir()]
+    kept = [(n, replace.get(n, d)) for n, d in streams if keep(n)]
+    path.write_bytes(build_compound_file(kept))
+    return path
+
+
+def test_hwp_without_body_text_falls_back_to_the_preview(tmp_path: Path) -> None:
+    src = fx.korean_hwp(tmp_path / "ok.hwp")
+    preview = f"<{SENTENCES[0]}>\r\n<{SENTENCES[1][:20]}".encode("utf-16-le")  # PrvText is cut short
+    path = _rebuild_hwp(
+        src, tmp_path / "preview.hwp", lambda n: not n.startswith("BodyText/"), {"PrvText": preview}
+    )
+    doc = load_document(path, LIMITS)
+    assert "PrvText" in doc.metadata["text_source"]
+    assert "대한민국은 민주공화국이다." in " ".join(b.text for b in doc.blocks)
+
+
+def test_ole_file_that_is_not_an_hwp(tmp_path: Path) -> None:
+    src = fx.korean_hwp(tmp_path / "ok.hwp")
+    fails(
+        _rebuild_hwp(src, tmp_path / "nohdr.hwp", lambda n: n != "FileHeader"), CorruptFileError, "FileHeader"
+    )
