@@ -1,0 +1,201 @@
+"""Support check: does the cited passage really say what the claim says?
+
+Every claim goes through three gates, cheapest first:
+
+1. **Quote**: the quoted span must occur in the cited chunk — Korean-aware fuzzy match on the
+   normalised key (:mod:`hanstack.answer.match`); ``quote_match`` ≥ ``thresholds.quote``.
+2. **Hard contradictions**: a number in the claim that the evidence does not contain, or a
+   negation-polarity mismatch (안/못/않/없/아니/말-, 불-/비-/무-/미- …) between claim and evidence,
+   rejects the claim. Small models change numbers and drop negations more than anything else.
+3. **Support**: content-morpheme overlap (share of the claim's Kiwi search terms present in the
+   evidence) and e5 embedding similarity of claim and evidence, combined by a logistic score whose
+   weights and threshold were calibrated on labelled Korean pairs (``hanstack.eval.answers``
+   ``calibrate_support``; the figures and the held-out check are in ``notes/answers.md``).
+
+The evidence is the matched quote widened to the sentences around it (a claim usually paraphrases
+one or two sentences; the whole chunk would make any claim look supported). Optionally a backend
+gives a grammar-constrained yes/no verdict (``verifier``), which can only reject.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from hanstack.answer.match import QuoteMatch, locate_quote
+from hanstack.answer.schema import SupportScores
+from hanstack.korean.analyzer import Analyzer, Morpheme
+
+
+@dataclass(frozen=True, slots=True)
+class SupportThresholds:
+    """Decision parameters. Defaults: calibrated values (see module docstring and notes/answers.md)."""
+
+    quote: float = 0.85
+    """Minimum fuzzy-match score of the quote inside the cited chunk."""
+    w_overlap: float = 6.0
+    w_similarity: float = 20.0
+    bias: float = -20.0
+    threshold: float = 0.5
+    """Supported when sigmoid(w_overlap·overlap + w_similarity·similarity + bias) ≥ threshold."""
+    min_overlap_no_embedder: float = 0.6
+    """Fallback rule when no embedder is available: overlap alone."""
+    context_sentences: int = 1
+    """Sentences on each side of the quote that count as evidence."""
+
+    def probability(self, overlap: float, similarity: float | None) -> float:
+        if similarity is None:
+            return 1.0 if overlap >= self.min_overlap_no_embedder else 0.0
+        z = self.w_overlap * overlap + self.w_similarity * similarity + self.bias
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+class TextEmbedder(Protocol):
+    """What the support check needs from an embedder: unit vectors for short texts."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+# --- evidence window ---------------------------------------------------------------------------------
+_SENT_BOUNDARY = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+
+def evidence_window(text: str, start: int, end: int, context: int = 1) -> tuple[int, int]:
+    """Widen ``[start, end)`` to whole sentences/lines plus ``context`` on each side."""
+    cuts = sorted({0, len(text), *(m.end() for m in _SENT_BOUNDARY.finditer(text))})
+    first = max(i for i, c in enumerate(cuts) if c <= start)
+    last = min(i for i, c in enumerate(cuts) if c >= end) if end <= len(text) else len(cuts) - 1
+    lo = cuts[max(0, first - context)]
+    hi = cuts[min(len(cuts) - 1, last + context)]
+    return lo, hi
+
+
+# --- hard contradiction signals ------------------------------------------------------------------------
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_NEG_FORMS = {
+    ("안", "MAG"), ("못", "MAG"), ("않", "VX"), ("못하", "VX"), ("없", "VA"), ("아니", "VCN"),
+    ("말", "VX"), ("불", "XPN"), ("비", "XPN"), ("무", "XPN"), ("미", "XPN"),
+}
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers in ``text``, digit separators removed (``1,000`` = ``1000``)."""
+    out = set()
+    for m in _NUMBER.finditer(text):
+        value = m.group(0).replace(",", "")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".") or "0"
+        out.add(value)
+    return out
+
+
+def negation_count(morphemes: Sequence[Morpheme]) -> int:
+    return sum(1 for m in morphemes if (m.form, m.base_tag) in _NEG_FORMS)
+
+
+def missing_numbers(claim: str, evidence: str) -> list[str]:
+    have = numbers_in(evidence)
+    return sorted(n for n in numbers_in(claim) if n not in have)
+
+
+# --- the checker ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class ClaimCheck:
+    """The verdict on one (claim, cited chunk) pair."""
+
+    supported: bool
+    scores: SupportScores
+    match: QuoteMatch
+    reason: str | None = None
+
+
+Verifier = Callable[[str, str], bool | None]
+"""``(claim, evidence) -> yes/no`` from a model (None: no verdict)."""
+
+
+class SupportChecker:
+    """Checks claims against cited chunks (see the module docstring)."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        embedder: TextEmbedder | None = None,
+        *,
+        thresholds: SupportThresholds | None = None,
+        verifier: Verifier | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.embedder = embedder
+        self.thresholds = thresholds or SupportThresholds()
+        self.verifier = verifier
+
+    # features ---------------------------------------------------------------------------------
+    def term_overlap(self, claim: str, evidence: str) -> float:
+        claim_terms = set(self.analyzer.search_terms(claim))
+        if not claim_terms:
+            return 0.0
+        evidence_terms = set(self.analyzer.search_terms(evidence))
+        return len(claim_terms & evidence_terms) / len(claim_terms)
+
+    def similarities(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
+        if self.embedder is None or not pairs:
+            return [None] * len(pairs)
+        texts = [t for pair in pairs for t in pair]
+        vecs = np.asarray(self.embedder.embed_queries(texts), dtype=np.float32)
+        a, b = vecs[0::2], vecs[1::2]
+        sims = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-9)
+        return [float(s) for s in sims]
+
+    def negation_mismatch(self, claim: str, evidence: str) -> bool:
+        return (negation_count(self.analyzer.analyze(claim)) % 2) != (
+            negation_count(self.analyzer.analyze(evidence)) % 2
+        )
+
+    # decision ---------------------------------------------------------------------------------
+    def check(self, claim: str, quote: str, chunk_text: str) -> ClaimCheck:
+        return self.check_many([(claim, quote, chunk_text)])[0]
+
+    def check_many(self, items: Sequence[tuple[str, str, str]]) -> list[ClaimCheck]:
+        """Check ``(claim, quote, chunk_text)`` triples; embeddings are computed in one batch."""
+        th = self.thresholds
+        partial: list[tuple[QuoteMatch, str, SupportScores] | ClaimCheck] = []
+        for claim, quote, chunk in items:
+            match = locate_quote(quote, chunk)
+            scores = SupportScores(quote_match=round(match.score, 4))
+            if match.score < th.quote:
+                partial.append(ClaimCheck(False, scores, match, "인용문이 출처에 없습니다 (quote not found in the cited source)"))
+                continue
+            lo, hi = evidence_window(chunk, match.start, match.end, th.context_sentences)
+            evidence = chunk[lo:hi]
+            scores.missing_numbers = missing_numbers(claim, evidence)
+            scores.negation_mismatch = self.negation_mismatch(claim, chunk[match.start : match.end])
+            scores.term_overlap = round(self.term_overlap(claim, evidence), 4)
+            partial.append((match, evidence, scores))
+        pending = [(i, p) for i, p in enumerate(partial) if not isinstance(p, ClaimCheck)]
+        sims = self.similarities([(items[i][0], p[1]) for i, p in pending])  # type: ignore[index]
+        out: list[ClaimCheck] = [p if isinstance(p, ClaimCheck) else None for p in partial]  # type: ignore[misc]
+        for (i, p), sim in zip(pending, sims, strict=True):
+            match, evidence, scores = p  # type: ignore[misc]
+            scores.similarity = None if sim is None else round(sim, 4)
+            out[i] = self._decide(items[i][0], evidence, match, scores)
+        return out
+
+    def _decide(self, claim: str, evidence: str, match: QuoteMatch, scores: SupportScores) -> ClaimCheck:
+        th = self.thresholds
+        if scores.missing_numbers:
+            return ClaimCheck(False, scores, match, f"근거에 없는 숫자: {', '.join(scores.missing_numbers)}")
+        if scores.negation_mismatch:
+            return ClaimCheck(False, scores, match, "부정 표현이 근거와 반대입니다 (negation mismatch)")
+        if th.probability(scores.term_overlap, scores.similarity) < th.threshold:
+            return ClaimCheck(False, scores, match, "근거가 주장을 뒷받침하지 않습니다 (low overlap/similarity)")
+        if self.verifier is not None:
+            verdict = self.verifier(claim, evidence)
+            scores.model_verdict = verdict
+            if verdict is False:
+                return ClaimCheck(False, scores, match, "모델 검증에서 근거 불충분으로 판정")
+        return ClaimCheck(True, scores, match)
