@@ -2,7 +2,7 @@
 
 from hanstack.audit.erasure import ErasureReport, erase_subject
 from hanstack.audit.export import export_jsonl, iter_export
-from hanstack.audit.log import AuditLog, Appended, load_or_create_key
+from hanstack.audit.log import Appended, AuditLog, load_or_create_key
 from hanstack.audit.retention import RetentionReport, apply_retention
 from hanstack.audit.verify import VerifyReport, verify_log
 

@@ -77,9 +77,7 @@ def question_signature(text: str, analyzer: Any | None = None) -> QuestionSignat
                 negations[f"{m.form}/{tag}"] += 1
             elif tag in ("NNP", "SH"):
                 entities.add(m.form.casefold())
-            elif tag == "NR" and m.form in _KO_NUMERALS:
-                numbers[_KO_NUMERALS[m.form]] += 1
-            elif tag == "MM" and m.form in _KO_NUMERALS:
+            elif tag in ("NR", "MM") and m.form in _KO_NUMERALS:
                 numbers[_KO_NUMERALS[m.form]] += 1
         # English negation is not split by the Korean analyzer's tags
         for m in re.finditer(r"\bnot\b|\bno\b|\bnever\b|n't\b|\bcannot\b|\bwithout\b|\bexcept\b", text, re.IGNORECASE):

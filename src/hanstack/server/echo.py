@@ -3,7 +3,7 @@ gateway benchmark and for tests that need a real HTTP model endpoint.
 
 It answers ``/v1/chat/completions`` with the last user message (streamed two characters per SSE
 event when ``stream`` is set, so Korean arrives in many pieces), reports usage (one token per
-character, plus 3 per message), returns a tool call when the message contains ``!tool`` and tools
+character, plus 3 per message), sleeps 2 s on ``!slow``, returns a tool call when the message contains ``!tool`` and tools
 were given, a JSON object under ``response_format``, and — to simulate a model leaking its
 instructions — every message verbatim when the user message contains ``!dump``.
 
@@ -82,6 +82,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send_json(send, 400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
         return
     text, calls, prompt_tokens = _reply(body)
+    if "!slow" in text:  # a model that takes its time (timeout tests)
+        import asyncio
+
+        await asyncio.sleep(2.0)
     completion_tokens = len(text)
     created = int(time.time())
     cid = "chatcmpl-echo"

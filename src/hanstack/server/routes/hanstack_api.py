@@ -52,14 +52,22 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
         answer = await p.in_thread(
             lambda: answerer.ask(guarded[0], tenant=who.tenant, groups=req.groups, model=model, k=req.k)
         )
-        body = answer.model_dump(mode="json") if hasattr(answer, "model_dump") else dict(answer)
-        texts: list[str] = []
-        _leaves(body, texts)
-        usage = body.get("usage") or body.get("tokens") or {}
-        return ModelOutput(
-            texts, lambda out: _replace_leaves(body, out), str(body.get("model") or model),
-            int(usage.get("prompt_tokens", 0) or 0), int(usage.get("completion_tokens", 0) or 0),
-        )
+        body = answer.model_dump(mode="json")
+        # The output guard sees the generated text only: sources and quotes are the tenant's own
+        # documents, verbatim, and their character spans must stay exact.
+        claims = [c for key in ("claims", "removed_claims") for c in body.get(key) or []]
+        texts = [body.get("text") or "", *[c.get("text") or "" for c in claims]]
+
+        def build(out: list[str]) -> dict[str, Any]:
+            body["text"] = out[0]
+            for c, t in zip(claims, out[1:], strict=True):
+                c["text"] = t
+            return body
+
+        used = body.get("model") or {}
+        tokens = body.get("tokens") or {}
+        return ModelOutput(texts, build, str(used.get("name") or model),
+                           int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0))
 
     job = Job("ask", model, [req.question], call, params={"k": req.k, "groups": sorted(req.groups)}, question=req.question)
     body, ex = await p.run(who, "/v1/ask", job)

@@ -43,23 +43,30 @@ def _completion_id() -> str:
     return "chatcmpl-" + secrets.token_hex(12)
 
 
-def _check_budget(gw: Gateway, backend: Any, texts: list[str], max_tokens: int) -> None:
-    """Tokens per request: prompt (estimated for remote backends, exact in process) + max_tokens."""
+def _token_budget(gw: Gateway, backend: Any, texts: list[str], requested: int | None) -> int:
+    """Tokens per request: prompt + completion must fit ``server.max_tokens_per_request``.
+
+    The prompt is counted with the backend's tokenizer in process and estimated for remote
+    backends (an exact count there would cost a round trip; the backend reports real usage after).
+    Returns the completion budget: ``requested``, or the default capped to what is left.
+    """
     limit = gw.settings.server.max_tokens_per_request
-    if max_tokens > limit:
+    if requested is not None and requested > limit:
         raise InvalidInputError(
-            f"max_tokens {max_tokens} is above this server's limit of {limit} tokens per request", hint="ask for fewer tokens"
+            f"max_tokens {requested} is above this server's limit of {limit} tokens per request", hint="ask for fewer tokens"
         )
     from hanstack.llm.openai_compat import estimate_tokens
 
     remote = getattr(backend.info, "kind", "") == "openai"
     count = estimate_tokens if remote else backend.count_tokens
     prompt = sum(count(t) for t in texts if t)
-    if prompt + max_tokens > limit:
+    max_tokens = requested if requested is not None else min(DEFAULT_MAX_TOKENS, limit - prompt)
+    if max_tokens < 1 or prompt + max_tokens > limit:
         raise InvalidInputError(
-            f"request needs {prompt} prompt + {max_tokens} completion tokens, above the limit of {limit} per request",
+            f"request needs {prompt} prompt + {max(max_tokens, 1)} completion tokens, above the limit of {limit} per request",
             hint="shorten the messages or lower max_tokens",
         )
+    return max_tokens
 
 
 @router.post("/chat/completions", summary="Chat completion (OpenAI-compatible; stream=true for SSE)")
@@ -70,9 +77,8 @@ async def chat_completions(
 
     p = gw.pipeline
     backend = gw.backends.cached(req.model) or await p.in_thread(gw.backends.get, req.model)
-    max_tokens = req.max_completion_tokens or req.max_tokens or DEFAULT_MAX_TOKENS
     texts = [m.text() for m in req.messages]
-    _check_budget(gw, backend, texts, max_tokens)
+    max_tokens = _token_budget(gw, backend, texts, req.max_completion_tokens or req.max_tokens)
     schema = _json_schema(req)
     tools = [t.model_dump(mode="json") for t in req.tools] if req.tools else None
     stop = [req.stop] if isinstance(req.stop, str) else req.stop
