@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hanstack.errors import CorruptFileError, DecodeError
 from hanstack.ingest.loaders.base import LoaderOptions, clean_title, first_heading, need
 from hanstack.ingest.loaders.limits import LoaderLimits, read_file_capped
+from hanstack.ingest.loaders.text import decode_or_corrupt
 from hanstack.ingest.models import Block, LoadedDocument
-from hanstack.korean.normalize import Decoded, decode_bytes
+from hanstack.korean.normalize import Decoded
 
 _DROP = frozenset(
     {
@@ -107,10 +107,7 @@ def decode_html(data: bytes, source: str) -> Decoded:
                 return Decoded(data.decode(encoding), "euc-kr/cp949" if encoding == "cp949" else encoding)
             except (LookupError, UnicodeDecodeError):
                 pass
-    try:
-        return decode_bytes(data, source=source)
-    except DecodeError as exc:
-        raise CorruptFileError(exc.message, hint=exc.hint) from exc
+    return decode_or_corrupt(data, source)
 
 
 def load_html(path: Path, limits: LoaderLimits, options: LoaderOptions) -> LoadedDocument:

@@ -76,11 +76,6 @@ def load_hwp(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loaded
         ) from exc
     try:
         return _HwpFile(path, ole, InflateBudget(path, limits)).load()
-    except (OSError, ValueError, IndexError, struct.error, EOFError) as exc:
-        raise CorruptFileError(
-            f"{path}: the HWP is damaged ({type(exc).__name__}: {exc})",
-            hint="re-export or re-download the file",
-        ) from exc
     finally:
         ole.close()
 

@@ -68,6 +68,11 @@ def too_large(path: Path, size: int, limits: LoaderLimits) -> FileTooLargeError:
     )
 
 
+def over_ratio(inflated: int, compressed: int, limits: LoaderLimits) -> bool:
+    """Whether ``inflated`` bytes from ``compressed`` exceed the ratio limit (small data exempt)."""
+    return inflated > RATIO_GRACE_BYTES and inflated > limits.max_compression_ratio * max(1, compressed)
+
+
 def check_file_size(path: Path, limits: LoaderLimits) -> int:
     """The file's size in bytes, or :class:`FileTooLargeError` when it is over the limit."""
     size = path.stat().st_size
@@ -127,10 +132,13 @@ class SafeZip:
                 f"{path}: not a readable {kind} (its zip container is damaged or truncated: {exc})",
                 hint="re-export or re-download the file",
             ) from exc
-        self._budget = limits.max_uncompressed_bytes
         self._inflated = 0
         self._infos = {info.filename: info for info in infos}
-        self._check_directory(infos)
+        try:
+            self._check_directory(infos)
+        except (ArchiveBombError, EncryptedFileError):
+            self._zip.close()
+            raise
 
     def __enter__(self) -> SafeZip:
         return self
@@ -164,9 +172,7 @@ class SafeZip:
                 )
             declared += info.file_size
             compressed += info.compress_size
-            if info.file_size > RATIO_GRACE_BYTES and info.file_size > limits.max_compression_ratio * max(
-                1, info.compress_size
-            ):
+            if over_ratio(info.file_size, info.compress_size, limits):
                 ratio = info.file_size / max(1, info.compress_size)
                 raise self._bomb(
                     f"member {info.filename!r} declares a compression ratio of {ratio:,.0f}:1 "
@@ -177,7 +183,7 @@ class SafeZip:
                 f"members declare {declared / MB:,.1f} MiB uncompressed "
                 f"(limit {limits.max_uncompressed_bytes / MB:,.1f} MiB)"
             )
-        if declared > RATIO_GRACE_BYTES and declared > limits.max_compression_ratio * max(1, compressed):
+        if over_ratio(declared, compressed, limits):
             raise self._bomb(
                 f"the archive declares a compression ratio of {declared / max(1, compressed):,.0f}:1 "
                 f"(limit {limits.max_compression_ratio:,.0f}:1)"
@@ -193,15 +199,13 @@ class SafeZip:
         info = self._infos.get(name)
         if info is None:
             raise CorruptFileError(f"{self.path}: the {self.kind} has no {name!r} part")
-        cap = min(info.file_size, self._budget - self._inflated)
+        cap = min(info.file_size, self.limits.max_uncompressed_bytes - self._inflated)
         past = "its declared size" if cap == info.file_size else "the archive's budget"
         if info.compress_type == zipfile.ZIP_DEFLATED:
             data = self._read_deflated(info, cap, past)
         else:
             data = self._read_other(info, cap, past)
-        if len(data) > RATIO_GRACE_BYTES and len(data) > self.limits.max_compression_ratio * max(
-            1, info.compress_size
-        ):
+        if over_ratio(len(data), info.compress_size, self.limits):
             raise self._bomb(f"member {name!r} inflated {len(data) / max(1, info.compress_size):,.0f}:1")
         self._inflated += len(data)
         return data
@@ -317,7 +321,7 @@ class InflateBudget:
                 f"{self.path}: stream {name!r} ends before its compressed data does (truncated)",
                 hint="the file is damaged or truncated",
             )
-        if len(out) > RATIO_GRACE_BYTES and len(out) > self.limits.max_compression_ratio * max(1, len(data)):
+        if over_ratio(len(out), len(data), self.limits):
             raise ArchiveBombError(
                 f"{self.path}: refused as a possible zip bomb: stream {name!r} inflated "
                 f"{len(out) / max(1, len(data)):,.0f}:1",

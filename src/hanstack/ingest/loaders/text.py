@@ -18,12 +18,16 @@ from hanstack.ingest.models import Block, LoadedDocument
 from hanstack.korean.normalize import Decoded, decode_bytes
 
 
-def decode_file(path: Path, limits: LoaderLimits) -> Decoded:
-    data = read_file_capped(path, limits)
+def decode_or_corrupt(data: bytes, source: str) -> Decoded:
+    """:func:`decode_bytes`, with an undecodable file reported as a corrupt one."""
     try:
-        return decode_bytes(data, source=str(path))
+        return decode_bytes(data, source=source)
     except DecodeError as exc:
         raise CorruptFileError(exc.message, hint=exc.hint) from exc
+
+
+def decode_file(path: Path, limits: LoaderLimits) -> Decoded:
+    return decode_or_corrupt(read_file_capped(path, limits), str(path))
 
 
 def load_text(path: Path, limits: LoaderLimits, options: LoaderOptions) -> LoadedDocument:
