@@ -136,7 +136,7 @@ class Pipeline:
                 return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter, abandon_on_cancel=True)
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
-                f"the model did not answer within {self.timeout_s:g} s", hint="raise server.request_timeout_s or use a smaller model"
+                f"timed out: the model did not answer within {self.timeout_s:g} s", hint="raise server.request_timeout_s or use a smaller model"
             ) from exc
 
     async def iterate_in_thread(self, make_iter: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
@@ -163,7 +163,7 @@ class Pipeline:
                 try:
                     kind, value = await asyncio.wait_for(queue.get(), max(remaining, 0.001))
                 except TimeoutError as exc:
-                    raise UpstreamTimeoutError(f"the model stream did not finish within {self.timeout_s:g} s") from exc
+                    raise UpstreamTimeoutError(f"timed out: the model stream did not finish within {self.timeout_s:g} s") from exc
                 if kind == "item":
                     yield value
                 elif kind == "end":
