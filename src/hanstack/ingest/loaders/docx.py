@@ -14,7 +14,7 @@ from typing import Any
 
 from hanstack.errors import CorruptFileError
 from hanstack.ingest.loaders.base import LoaderOptions, clean_title, first_heading, need
-from hanstack.ingest.loaders.limits import LoaderLimits, SafeZip, check_file_size, reject_ole_container
+from hanstack.ingest.loaders.limits import LoaderLimits, SafeZip, reject_ole_container
 from hanstack.ingest.models import Block, LoadedDocument
 
 _HEADING_STYLE = re.compile(r"^(?:heading|제목)\s*([1-9])$", re.I)
@@ -29,7 +29,6 @@ def load_docx(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loade
         raise need("python-docx", "Reading DOCX files") from exc
     from lxml.etree import LxmlError
 
-    check_file_size(path, limits)
     with path.open("rb") as fh:
         reject_ole_container(path, fh.read(8), "DOCX")
     with SafeZip(path, limits, kind="DOCX") as archive:

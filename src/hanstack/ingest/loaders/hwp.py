@@ -27,7 +27,7 @@ from typing import Any
 
 from hanstack.errors import CorruptFileError, EncryptedFileError, UnsupportedFormatError
 from hanstack.ingest.loaders.base import LoaderOptions, clean_title, first_heading, need, split_paragraphs
-from hanstack.ingest.loaders.limits import OLE_MAGIC, InflateBudget, LoaderLimits, check_file_size
+from hanstack.ingest.loaders.limits import OLE_MAGIC, InflateBudget, LoaderLimits
 from hanstack.ingest.models import Block, LoadedDocument
 
 SIGNATURE = b"HWP Document File"
@@ -57,7 +57,6 @@ def load_hwp(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loaded
     except ImportError as exc:
         raise need("olefile", "Reading HWP files") from exc
 
-    check_file_size(path, limits)
     with path.open("rb") as fh:
         head = fh.read(64)
     if not head.startswith(OLE_MAGIC):

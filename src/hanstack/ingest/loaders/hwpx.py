@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hanstack.errors import CorruptFileError, EncryptedFileError
 from hanstack.ingest.loaders.base import LoaderOptions, clean_title, first_heading
-from hanstack.ingest.loaders.limits import LoaderLimits, SafeZip, check_file_size, reject_ole_container
+from hanstack.ingest.loaders.limits import LoaderLimits, SafeZip, reject_ole_container
 from hanstack.ingest.models import Block, LoadedDocument
 
 HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
@@ -36,7 +36,6 @@ _INLINE = {
 
 
 def load_hwpx(path: Path, limits: LoaderLimits, options: LoaderOptions) -> LoadedDocument:
-    check_file_size(path, limits)
     with path.open("rb") as fh:
         reject_ole_container(path, fh.read(8), "HWPX")
     with SafeZip(path, limits, kind="HWPX") as archive:

@@ -81,7 +81,7 @@ def _record(path: Path, lineno: int, raw: bytes, text_field: str | None) -> tupl
 def load_jsonl(path: Path, limits: LoaderLimits, options: LoaderOptions) -> LoadedDocument:
     blocks: list[Block] = []
     records: list[dict[str, Any]] = []
-    for lineno, text, metadata in iter_jsonl_records(path, text_field=options.text_field, limits=limits):
+    for lineno, text, metadata in iter_jsonl_records(path, text_field=options.text_field):
         if not text.strip():
             continue
         blocks.append(Block(text.strip(), kind="record"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from hanstack.errors import CorruptFileError, EncryptedFileError, IngestError
 from hanstack.ingest.loaders.base import LoaderOptions, clean_title, need, paragraph_blocks, split_paragraphs
-from hanstack.ingest.loaders.limits import LoaderLimits, check_file_size
+from hanstack.ingest.loaders.limits import LoaderLimits
 from hanstack.ingest.models import Block, LoadedDocument
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ def load_pdf(path: Path, limits: LoaderLimits, options: LoaderOptions) -> Loaded
     except ImportError as exc:
         raise need("pypdf", "Reading PDF files") from exc
 
-    check_file_size(path, limits)
     with path.open("rb") as fh:
         head = fh.read(1024)
     if b"%PDF-" not in head:
