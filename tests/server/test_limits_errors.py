@@ -108,7 +108,7 @@ def test_egress_allowlist_refuses_start(workspace) -> None:
     from hanstack.server.app import create_app
 
     s = load_settings(workspace, models={"endpoints": {"cloud": "https://api.example.com/v1"}})
-    with pytest.raises(EgressDeniedError, match="api.example.com"):
+    with pytest.raises(EgressDeniedError, match=r"api\.example\.com"):
         create_app(s)
     s = load_settings(workspace, models={"endpoints": {"lan": "http://10.1.2.3:8000/v1"}},
                       server={"egress_allowlist": ["10.0.0.0/8"]})

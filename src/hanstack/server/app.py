@@ -35,6 +35,11 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, **gateway_
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm = getattr(gw.pipeline.guard, "warm", None)
+        if warm is not None:
+            import anyio
+
+            await anyio.to_thread.run_sync(warm)
         log.info("gateway started", extra={"home": str(settings.home), "audit": gw.audit is not None})
         yield
         gw.close()

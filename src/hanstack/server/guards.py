@@ -39,7 +39,9 @@ class OutputVerdict:
 class GuardStage(Protocol):
     available: bool
 
-    def inspect_input(self, texts: list[str], *, source: str = "user") -> InputVerdict: ...
+    def inspect_input(self, texts: list[str], *, sources: list[str] | None = None) -> InputVerdict:
+        """``sources[i]`` is ``user``, ``document`` or ``tool`` for ``texts[i]`` (default: all ``user``)."""
+        ...
 
     def inspect_output(self, text: str, *, canary: str | None, known: set[str]) -> OutputVerdict: ...
 
@@ -51,7 +53,7 @@ class NoGuard:
 
     available = False
 
-    def inspect_input(self, texts: list[str], *, source: str = "user") -> InputVerdict:
+    def inspect_input(self, texts: list[str], *, sources: list[str] | None = None) -> InputVerdict:
         return InputVerdict(list(texts), [{"guard": "input", "decision": "unavailable"}])
 
     def inspect_output(self, text: str, *, canary: str | None, known: set[str]) -> OutputVerdict:
@@ -70,8 +72,10 @@ WITHHELD_TEXT = "[응답 보류: 보호된 지시문이 출력에 포함되어 �
 
 def build_guard(settings: Any) -> GuardStage:
     """The real guard stage when :mod:`hanstack.guard` is importable, else :class:`NoGuard`."""
-    try:
-        from hanstack.server.guard_adapter import HanstackGuard
-    except ImportError:
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("hanstack.guard.pii", "hanstack.guard.injection", "hanstack.guard.canary")):
         return NoGuard()
+    from hanstack.server.guard_adapter import HanstackGuard
+
     return HanstackGuard(settings)

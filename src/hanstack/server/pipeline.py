@@ -65,7 +65,8 @@ class Job:
     """Set for one-question requests: enables the semantic cache (on the redacted question)."""
     guard_input: bool = True
     guard_output: bool = True
-    injection_source: str = "user"
+    sources: list[str] | None = None
+    """Per input: ``user``, ``document`` or ``tool`` (what the injection check assumes); default user."""
     user: str | None = None
     canary: str | None = None
     """A secret marker the route put into the system prompt; an output containing it is withheld."""
@@ -179,7 +180,7 @@ class Pipeline:
     def _guard_input(self, ex: Exchange, job: Job) -> list[str]:
         if not job.guard_input:
             return list(job.inputs)
-        verdict: InputVerdict = self.guard.inspect_input(list(job.inputs), source=job.injection_source)
+        verdict: InputVerdict = self.guard.inspect_input(list(job.inputs), sources=job.sources)
         ex.decisions.extend(verdict.decisions)
         ex.subjects.extend(verdict.subjects)
         ex.restore = verdict.restore
