@@ -108,3 +108,24 @@ class ToktokTokenizer(_BundledBpe):
 
     def _prepare(self, text: str) -> str:
         return _nfc(text)
+
+
+class Utf8ByteTokenizer(BaseTokenizer):
+    """One token per UTF-8 byte (ByT5-style): the no-vocabulary baseline, three tokens a syllable."""
+
+    def __init__(self, _arg: str = "", *, name: str | None = None) -> None:
+        super().__init__(
+            name=name or "utf8-bytes", vocab_size=256, source="built-in: UTF-8 bytes, no vocabulary"
+        )
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8", errors="surrogatepass"))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return bytes(ids).decode("utf-8", errors="replace")
+
+    def count(self, text: str) -> int:
+        return len(text.encode("utf-8", errors="surrogatepass"))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return bytes([token_id])
