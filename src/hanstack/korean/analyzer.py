@@ -20,9 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from hanstack.errors import AnalyzerError, MissingDependencyError
 
 # Tags whose morphemes are search terms (Sejong tag set, shared by Kiwi and mecab-ko-dic).
-CONTENT_TAGS = frozenset(
-    {"NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"}
-)
+CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"})
 PREDICATE_TAGS = frozenset({"VV", "VA", "VX", "VCP", "VCN"})
 
 
@@ -280,7 +278,9 @@ def build_analyzer(name: str = "kiwi", *, workers: int = 0, user_dictionary: Pat
 
 @lru_cache(maxsize=8)
 def _cached(name: str, workers: int, user_dictionary: str | None, mtime: float) -> Analyzer:
-    return build_analyzer(name, workers=workers, user_dictionary=Path(user_dictionary) if user_dictionary else None)
+    return build_analyzer(
+        name, workers=workers, user_dictionary=Path(user_dictionary) if user_dictionary else None
+    )
 
 
 def get_analyzer(name: str = "kiwi", *, workers: int = 0, user_dictionary: Path | None = None) -> Analyzer:

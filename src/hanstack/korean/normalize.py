@@ -74,7 +74,9 @@ def decode_bytes(data: bytes, *, source: str = "<bytes>") -> Decoded:
             try:
                 return Decoded(data.decode(enc), enc.replace("-sig", ""))
             except UnicodeDecodeError as exc:
-                raise DecodeError(f"{source}: has a {enc} byte-order mark but is not valid {enc}: {exc}") from exc
+                raise DecodeError(
+                    f"{source}: has a {enc} byte-order mark but is not valid {enc}: {exc}"
+                ) from exc
     if b"\x00" in data[:4096] and _looks_utf16(data):
         for enc in ("utf-16-le", "utf-16-be"):
             try:
