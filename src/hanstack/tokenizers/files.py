@@ -7,6 +7,7 @@ become :class:`~hanstack.errors.TokenizerError` naming the file.
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import hashlib
 import json
@@ -365,6 +366,9 @@ class GGUFTokenizer(BaseTokenizer):
             self._llm: Any = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise TokenizerError(f"{path}: llama.cpp cannot load this GGUF vocabulary ({exc})") from exc
+        self._llama_cpp = llama_cpp
+        self._vocab = self._llm._model.vocab
+        self._pieces: dict[int, bytes] = {}
         super().__init__(
             name=name or str(path),
             vocab_size=int(self._llm.n_vocab()),
@@ -377,10 +381,23 @@ class GGUFTokenizer(BaseTokenizer):
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def decode(self, ids: Sequence[int]) -> str:
-        return bytes(self._llm.detokenize(list(ids))).decode("utf-8", errors="replace")
+        return b"".join(self.token_bytes(i) for i in ids).decode("utf-8", errors="replace")
 
     def token_bytes(self, token_id: int) -> bytes:
-        return bytes(self._llm._model.token_to_piece(int(token_id), False))
+        piece = self._pieces.get(token_id)
+        if piece is None:
+            piece = self._pieces[token_id] = self._piece(int(token_id))
+        return piece
+
+    def _piece(self, token_id: int) -> bytes:
+        # llama.cpp's own Python helpers use a 32-byte buffer; long pieces (runs of spaces) need more
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._llama_cpp.llama_token_to_piece(self._vocab, token_id, buf, size, 0, False)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
 
 
 def load_gguf_file(path: Path, *, name: str | None = None) -> Tokenizer:

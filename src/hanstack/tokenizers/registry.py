@@ -179,10 +179,11 @@ PRESETS: tuple[Preset, ...] = (
         "xlm-r",
         "ggml-vocab",
         "nomic-bert-moe",
-        250_002,
+        250_048,
         "XLM-RoBERTa family: bge-m3, multilingual-e5, nomic-embed-text-v2 (SentencePiece unigram, 250k)",
         "llama.cpp ggml-vocab-nomic-bert-moe.gguf (XLM-R vocabulary) from the llama-cpp-python sdist",
         aliases=("xlm-roberta", "bge-m3", "multilingual-e5"),
+        notes="XLM-R's 250,002 pieces; this GGUF pads the table with [PAD] ids to 250,048.",
     ),
     Preset(
         "utf8-bytes",

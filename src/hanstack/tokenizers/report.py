@@ -103,6 +103,9 @@ def rich_table(report: StatsReport) -> Any:
     ]
     for title, justify in columns:
         table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    # the tokenizer's name is what a reader scans for: never wrap or elide it
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(r.name) for r in report.rows)
     for r in sorted(report.rows, key=lambda r: -r.bytes_per_token):
         ctx = r.chars_in_context
         table.add_row(
