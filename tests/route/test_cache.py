@@ -72,3 +72,11 @@ def test_price_table_and_ledger(tmp_path: Path) -> None:
     ledger = UsageLedger()
     ledger.add("acme", u)
     assert ledger.totals("acme").prompt_tokens == 1_000_000 and ledger.totals("beta").requests == 0
+
+
+def test_clear_tenant_only_touches_that_tenant() -> None:
+    c = ExactCache()
+    c.put("acme", "ask", {"q": 1}, {"a": 1})
+    c.put("beta", "ask", {"q": 1}, {"a": 2})
+    c.clear_tenant("acme")
+    assert c.get("acme", "ask", {"q": 1}) is None and c.get("beta", "ask", {"q": 1}).value == {"a": 2}

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name        TEXT NOT NULL DEFAULT '',
     created_at  TEXT NOT NULL,
     expires_at  TEXT,
-    revoked_at  TEXT
+    revoked_at  TEXT,
+    groups      TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -54,10 +55,16 @@ class Principal:
     key_id: str
     tenant: str
     role: str
+    groups: tuple[str, ...] = ()
+    """Access groups inside the tenant (besides ``public``) whose documents the key may read."""
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def readable_groups(self) -> tuple[str, ...]:
+        return ("public", *[g for g in self.groups if g != "public"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,7 @@ class KeyInfo:
     created_at: str
     expires_at: str | None
     revoked_at: str | None
+    groups: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -80,6 +88,10 @@ class KeyInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "status": self.status}
+
+
+def _groups(raw: str) -> tuple[str, ...]:
+    return tuple(g for g in raw.split(",") if g)
 
 
 def _hash(salt: bytes, secret: str) -> bytes:
@@ -104,6 +116,9 @@ class KeyStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
+        cols = {row[1] for row in self._conn.execute("PRAGMA table_info(api_keys)")}
+        if "groups" not in cols:  # a key table from before groups existed
+            self._conn.execute("ALTER TABLE api_keys ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
         self._cache: dict[str, tuple[bytes, bytes, KeyInfo]] = {}
         self._version = -1
 
@@ -112,7 +127,13 @@ class KeyStore:
 
     # --- administration ------------------------------------------------------------------------
     def create(
-        self, *, tenant: str, role: str = "user", name: str = "", expires_in_days: float | None = None
+        self,
+        *,
+        tenant: str,
+        role: str = "user",
+        name: str = "",
+        expires_in_days: float | None = None,
+        groups: tuple[str, ...] | list[str] = (),
     ) -> tuple[KeyInfo, str]:
         """A new key; the returned secret string is the only time it is ever shown."""
         validate_tenant(tenant)
@@ -125,24 +146,27 @@ class KeyStore:
         salt = secrets.token_bytes(16)
         now = datetime.now(UTC)
         expires = (now + timedelta(days=expires_in_days)).isoformat() if expires_in_days is not None else None
-        info = KeyInfo(key_id, tenant, role, name, now.isoformat(), expires, None)
+        clean = tuple(dict.fromkeys(g.strip() for g in groups if g.strip()))
+        if any("," in g for g in clean):
+            raise InvalidInputError("group names cannot contain ','")
+        info = KeyInfo(key_id, tenant, role, name, now.isoformat(), expires, None, clean)
         with self._lock:
             self._conn.execute(
-                "INSERT INTO api_keys (key_id, salt, secret_hash, tenant, role, name, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key_id, salt, _hash(salt, secret), tenant, role, name, info.created_at, expires),
+                "INSERT INTO api_keys (key_id, salt, secret_hash, tenant, role, name, created_at, expires_at, groups)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key_id, salt, _hash(salt, secret), tenant, role, name, info.created_at, expires, ",".join(clean)),
             )
         return info, f"{PREFIX}_{key_id}_{secret}"
 
     def list(self, tenant: str | None = None) -> list[KeyInfo]:
-        sql = "SELECT key_id, tenant, role, name, created_at, expires_at, revoked_at FROM api_keys"
+        sql = "SELECT key_id, tenant, role, name, created_at, expires_at, revoked_at, groups FROM api_keys"
         args: tuple[Any, ...] = ()
         if tenant is not None:
             sql += " WHERE tenant = ?"
             args = (tenant,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY created_at", args).fetchall()
-        return [KeyInfo(*row) for row in rows]
+        return [KeyInfo(*row[:7], _groups(row[7])) for row in rows]
 
     def revoke(self, key_id: str) -> KeyInfo:
         key_id = key_id.removeprefix(f"{PREFIX}_").split("_", 1)[0]
@@ -174,7 +198,7 @@ class KeyStore:
             raise AuthError("API key revoked", hint="create a new key with 'hanstack keys create'")
         if info.expires_at and datetime.fromisoformat(info.expires_at) <= datetime.now(UTC):
             raise AuthError("API key expired", hint="create a new key with 'hanstack keys create'")
-        return Principal(info.key_id, info.tenant, info.role)
+        return Principal(info.key_id, info.tenant, info.role, info.groups)
 
     def _row(self, key_id: str) -> tuple[bytes, bytes, KeyInfo] | None:
         with self._lock:
@@ -186,12 +210,12 @@ class KeyStore:
             if hit is not None:
                 return hit
             row = self._conn.execute(
-                "SELECT salt, secret_hash, key_id, tenant, role, name, created_at, expires_at, revoked_at"
+                "SELECT salt, secret_hash, key_id, tenant, role, name, created_at, expires_at, revoked_at, groups"
                 " FROM api_keys WHERE key_id = ?",
                 (key_id,),
             ).fetchone()
             if row is None:
                 return None
-            entry = (bytes(row[0]), bytes(row[1]), KeyInfo(*row[2:]))
+            entry = (bytes(row[0]), bytes(row[1]), KeyInfo(*row[2:9], _groups(row[9])))
             self._cache[key_id] = entry
             return entry

@@ -60,13 +60,16 @@ def keys_create(
     role: Annotated[str, typer.Option(help="user or admin (admin also reads the tenant's audit log).")] = "user",
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
     expires_days: Annotated[float | None, typer.Option("--expires-days", help="Days until the key expires.")] = None,
+    groups: Annotated[str, typer.Option(help="Comma-separated access groups (besides public) the key may read.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key. The secret is printed once and never stored.
 
-    Example: hanstack keys create --tenant acme --role admin --expires-days 90
+    Example: hanstack keys create --tenant acme --role admin --groups legal,hr --expires-days 90
     """
-    info, secret = _store(ctx).create(tenant=tenant, role=role, name=name, expires_in_days=expires_days)
+    info, secret = _store(ctx).create(
+        tenant=tenant, role=role, name=name, expires_in_days=expires_days, groups=groups.split(",")
+    )
     if as_json:
         print_json({**info.to_dict(), "key": secret})
         return
@@ -90,9 +93,9 @@ def keys_list(
         return
     from rich.table import Table
 
-    table = Table("key id", "tenant", "role", "name", "created", "expires", "status")
+    table = Table("key id", "tenant", "role", "groups", "name", "created", "expires", "status")
     for k in keys:
-        table.add_row(k.key_id, k.tenant, k.role, k.name, k.created_at[:19], (k.expires_at or "-")[:19], k.status)
+        table.add_row(k.key_id, k.tenant, k.role, ",".join(k.groups) or "-", k.name, k.created_at[:19], (k.expires_at or "-")[:19], k.status)
     console.print(table)
 
 

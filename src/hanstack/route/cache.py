@@ -45,7 +45,7 @@ class ExactCache:
     def __init__(self, *, max_entries: int = 10_000, ttl_s: float = 3600.0) -> None:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
-        self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, str, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, tenant: str, namespace: str, payload: Any) -> CacheHit | None:
@@ -58,15 +58,21 @@ class ExactCache:
                 del self._data[key]
                 return None
             self._data.move_to_end(key)
-            return CacheHit("exact", item[1])
+            return CacheHit("exact", item[2])
 
     def put(self, tenant: str, namespace: str, payload: Any, value: dict[str, Any]) -> None:
         key = request_key(tenant, namespace, payload)
         with self._lock:
-            self._data[key] = (time.monotonic(), value)
+            self._data[key] = (time.monotonic(), tenant, value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
+
+    def clear_tenant(self, tenant: str) -> None:
+        """Forget a tenant's entries (its documents changed, so cached answers may be stale)."""
+        with self._lock:
+            for key in [k for k, item in self._data.items() if item[1] == tenant]:
+                del self._data[key]
 
     def __len__(self) -> int:
         return len(self._data)
@@ -126,6 +132,11 @@ class SemanticCache:
             if now - created[i] <= self.ttl_s:
                 return CacheHit("semantic", values[i], float(sims[i]))
         return None
+
+    def clear_tenant(self, tenant: str) -> None:
+        with self._lock:
+            for key in [k for k in self._groups if k[0] == tenant]:
+                del self._groups[key]
 
     def put(self, tenant: str, namespace: str, question: str, value: dict[str, Any]) -> None:
         sig = question_signature(question, self.analyzer)

@@ -176,6 +176,12 @@ class Pipeline:
             if task.done():
                 task.result()
 
+    def forget_tenant(self, tenant: str) -> None:
+        """Drop a tenant's cached responses (called when its documents change)."""
+        for cache in (self.exact_cache, self.semantic_cache):
+            if cache is not None:
+                cache.clear_tenant(tenant)
+
     # --- stages -------------------------------------------------------------------------------
     def _guard_input(self, ex: Exchange, job: Job) -> list[str]:
         if not job.guard_input:

@@ -109,7 +109,9 @@ class AskRequest(Strict):
     question: str = Field(min_length=1, max_length=4000)
     model: str | None = Field(default=None, description="small, large, auto, extractive, or a catalog name")
     k: int | None = Field(default=None, ge=1, le=50)
-    groups: list[str] = Field(default_factory=list, description="ACL groups of the caller (besides public)")
+    groups: list[str] | None = Field(
+        default=None, description="Narrow the search to these of the key's groups (default: all of them and public)"
+    )
 
 
 class TaskRequest(Strict):

@@ -22,7 +22,7 @@ from hanstack.errors import HanstackError, InvalidInputError, ModelNotFoundError
 if TYPE_CHECKING:
     from hanstack.server.state import Gateway
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 class FeatureUnavailableError(HanstackError):
@@ -250,4 +250,13 @@ def answerer(gw: Gateway) -> Any:
         from hanstack.answer import Answerer
     except ImportError as exc:
         raise FeatureUnavailableError("/v1/ask needs hanstack.answer.Answerer, which is not available yet") from exc
-    return _extra(gw, "answerer", lambda: Answerer(gw.settings))
+    def make() -> Any:
+        retriever = None
+        store = _open_index(gw)
+        if store is not None:
+            from hanstack.retrieve import Retriever
+
+            retriever = Retriever(gw.settings, store=store)
+        return Answerer(gw.settings, retriever=retriever, backend_factory=gw.backends.get)
+
+    return _extra(gw, "answerer", make)

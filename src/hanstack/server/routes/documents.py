@@ -31,6 +31,7 @@ async def upload(
     groups = tuple(g.strip() for g in acl.split(",") if g.strip()) or ("public",)
     svc = await gw.pipeline.in_thread(services.documents, gw)
     doc = await gw.pipeline.in_thread(svc.ingest, who.tenant, file.filename or "upload", data, groups)
+    gw.pipeline.forget_tenant(who.tenant)
     await gw.pipeline.record(who, "/v1/documents", "documents.ingest",
                              request={"filename": file.filename, "bytes": len(data), "acl": list(groups)},
                              response={"doc_id": doc.get("doc_id"), "status": doc.get("status")}, status=201)
@@ -62,6 +63,7 @@ async def delete_document(doc_id: str, who: Principal = Depends(principal), gw: 
     svc = await gw.pipeline.in_thread(services.documents, gw)
     try:
         out = await gw.pipeline.in_thread(svc.delete, who.tenant, doc_id)
+        gw.pipeline.forget_tenant(who.tenant)
     except Exception:
         await gw.pipeline.record(who, "/v1/documents/{doc_id}", "documents.delete", request={"doc_id": doc_id}, response=None, status=404)
         raise

@@ -46,11 +46,17 @@ def _replace_leaves(value: Any, texts: list[str]) -> Any:
 async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
     p = gw.pipeline
     model = req.model or "auto"
+    allowed = who.readable_groups
+    if req.groups is not None and not set(req.groups) <= set(allowed):
+        from hanstack.errors import PermissionDeniedError
+
+        raise PermissionDeniedError("this key may not read some of the requested groups", hint=f"readable: {', '.join(allowed)}")
+    groups = sorted(req.groups) if req.groups is not None else list(allowed)
     answerer = await p.in_thread(services.answerer, gw)
 
     async def call(guarded: list[str]) -> ModelOutput:
         answer = await p.in_thread(
-            lambda: answerer.ask(guarded[0], tenant=who.tenant, groups=req.groups, model=model, k=req.k)
+            lambda: answerer.ask(guarded[0], tenant=who.tenant, groups=groups, model=model, k=req.k)
         )
         body = answer.model_dump(mode="json")
         # The output guard sees the generated text only: sources and quotes are the tenant's own
@@ -69,7 +75,7 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
         return ModelOutput(texts, build, str(used.get("name") or model),
                            int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0))
 
-    job = Job("ask", model, [req.question], call, params={"k": req.k, "groups": sorted(req.groups)}, question=req.question)
+    job = Job("ask", model, [req.question], call, params={"k": req.k, "groups": groups}, question=req.question)
     body, ex = await p.run(who, "/v1/ask", job)
     body = dict(body)
     body["cache"] = ex.cache
