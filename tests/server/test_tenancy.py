@@ -8,6 +8,8 @@ its usage through every route, and gets 404/403 or empty results that leak nothi
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,14 @@ DOC = """한빛통신 요금 안내
 데이터는 고객센터 앱에서 1GB 단위로 충전할 수 있으며 충전한 데이터는 30일 동안 쓸 수 있습니다.
 """
 SECRET_WORD = "한빛통신"
+
+
+@dataclass
+class World:
+    app: Any
+    client: Any
+    keys: dict[str, str]
+    doc_id: str
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +57,15 @@ def world(tmp_path_factory, echo_url):
         h = {"Authorization": f"Bearer {keys['acme_user']}"}
         r = client.post("/v1/documents", headers=h, files={"file": ("요금안내.md", DOC.encode(), "text/markdown")})
         assert r.status_code == 201, r.text
-        yield app, client, keys, r.json()["doc_id"]
+        yield World(app, client, keys, r.json()["doc_id"])
 
 
-def H(world, who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {world[2][who]}"}
+def H(world: World, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.keys[who]}"}
 
 
 def test_documents_are_invisible_across_tenants(world) -> None:
-    app, c, keys, doc_id = world
+    c, doc_id = world.client, world.doc_id
     assert [d["doc_id"] for d in c.get("/v1/documents", headers=H(world, "acme_user")).json()["data"]] == [doc_id]
     assert c.get("/v1/documents", headers=H(world, "beta_admin")).json()["data"] == []
     for method in ("get", "delete"):
@@ -69,7 +79,7 @@ def test_documents_are_invisible_across_tenants(world) -> None:
 
 
 def test_ask_answers_with_exact_spans_for_the_owner_and_nothing_for_others(world) -> None:
-    app, c, keys, doc_id = world
+    c, doc_id = world.client, world.doc_id
     q = {"question": "해지하면 위약금은 어떻게 계산되나요?", "model": "extractive"}
     a = c.post("/v1/ask", headers=H(world, "acme_user"), json=q).json()
     assert not a["abstained"] and a["mode"] == "extractive" and a["label"]
@@ -90,7 +100,7 @@ def test_ask_answers_with_exact_spans_for_the_owner_and_nothing_for_others(world
 
 
 def test_audit_records_and_verification_are_tenant_scoped(world) -> None:
-    app, c, keys, _ = world
+    c = world.client
     c.post("/v1/chat/completions", headers=H(world, "beta_admin"), json={"model": "echo", "messages": [{"role": "user", "content": "베타 전용 문장"}]})
     beta = c.get("/v1/audit", headers=H(world, "beta_admin")).json()["data"]
     assert beta and {r["meta"]["tenant"] for r in beta} == {"beta"}
@@ -103,7 +113,7 @@ def test_audit_records_and_verification_are_tenant_scoped(world) -> None:
 
 
 def test_usage_and_metrics_leak_no_tenant(world) -> None:
-    app, c, keys, _ = world
+    c = world.client
     before = c.get("/v1/usage", headers=H(world, "beta_admin")).json()
     c.post("/v1/chat/completions", headers=H(world, "acme_user"), json={"model": "echo", "messages": [{"role": "user", "content": "사용량"}]})
     after = c.get("/v1/usage", headers=H(world, "beta_admin")).json()
@@ -124,7 +134,7 @@ def test_embeddings_tokenize_and_models_routes(world) -> None:
 
     import numpy as np
 
-    app, c, keys, _ = world
+    c = world.client
     r = c.post("/v1/embeddings", headers=H(world, "beta_admin"), json={"model": "e5-small", "input": ["요금제 변경", "위약금"], "encoding_format": "base64"})
     data = r.json()["data"]
     vec = np.frombuffer(base64.b64decode(data[0]["embedding"]), dtype="<f4")
@@ -137,7 +147,7 @@ def test_embeddings_tokenize_and_models_routes(world) -> None:
 
 
 def test_upload_bad_input(world) -> None:
-    app, c, keys, _ = world
+    c = world.client
     r = c.post("/v1/documents", headers=H(world, "beta_admin"), files={"file": ("empty.txt", b"", "text/plain")})
     assert r.status_code == 400
     r = c.post("/v1/documents", headers=H(world, "beta_admin"), files={"file": ("tool.exe", b"MZ\x90\x00" + b"\x00" * 200, "application/octet-stream")})
