@@ -20,7 +20,11 @@ def _fill(directory: Path, n: int = 5, **kw) -> AuditLog:
     for i in range(n):
         log.append(
             "request",
-            {"tenant": "acme" if i % 2 == 0 else "beta", "route": "/v1/chat/completions", "subjects": [log.tag(f"user-{i}")]},
+            {
+                "tenant": "acme" if i % 2 == 0 else "beta",
+                "route": "/v1/chat/completions",
+                "subjects": [log.tag(f"user-{i}")],
+            },
             {"request": {"text": f"질문 {i} 전화 010-1234-000{i}"}, "response": {"text": f"답 {i}"}},
         )
     return log
@@ -51,9 +55,11 @@ def test_append_chains_and_verifies(tmp_path: Path) -> None:
 
 def test_concurrent_appends_from_threads_keep_one_chain(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
+
     def work(t: int) -> None:
         for i in range(50):
             log.append("request", {"tenant": f"t{t}", "i": i}, {"request": {"i": i}})
+
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
     for th in threads:
         th.start()
@@ -92,7 +98,9 @@ def test_rehashed_edit_is_caught_by_the_mac(tmp_path: Path) -> None:
     rec = json.loads(_lines(tmp_path)[0])
     rec["content"]["response"]["text"] = "forged"
     rec["content_hash"] = content_commitment(rec["content"])
-    rec["hash"] = record_hash(rec["seq"], rec["ts"], rec["kind"], rec["meta"], rec["content_hash"], rec["prev"])
+    rec["hash"] = record_hash(
+        rec["seq"], rec["ts"], rec["kind"], rec["meta"], rec["content_hash"], rec["prev"]
+    )
     _write(tmp_path, [json.dumps(rec, ensure_ascii=False)])
     assert verify_log(tmp_path).ok  # an attacker can recompute plain hashes ...
     report = verify_log(tmp_path, key=_key(tmp_path))

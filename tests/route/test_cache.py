@@ -51,9 +51,11 @@ def test_semantic_cache_hits_paraphrase_but_never_the_negation(e5, kiwi) -> None
     hit = cache.get("acme", "ask", "환불 가능한가요?")
     assert hit is not None and hit.kind == "semantic" and hit.similarity >= 0.95
     # the negation is closer in embedding space than the paraphrase threshold, and still misses
-    assert float(e5("환불이 되나요?") @ e5("환불이 안 되나요?")) / (
-        np.linalg.norm(e5("환불이 되나요?")) * np.linalg.norm(e5("환불이 안 되나요?"))
-    ) > 0.95
+    assert (
+        float(e5("환불이 되나요?") @ e5("환불이 안 되나요?"))
+        / (np.linalg.norm(e5("환불이 되나요?")) * np.linalg.norm(e5("환불이 안 되나요?")))
+        > 0.95
+    )
     assert cache.get("acme", "ask", "환불이 안 되나요?") is None
     assert cache.get("beta", "ask", "환불이 되나요?") is None  # other tenant
     assert cache.get("acme", "chat", "환불이 되나요?") is None  # other namespace
@@ -65,7 +67,9 @@ def test_price_table_and_ledger(tmp_path: Path) -> None:
     assert u.cost_usd == pytest.approx(0.05 + 0.05)
     assert not table.usage("unknown-model", 10, 10).priced
     (tmp_path / "prices.toml").write_text('[models."echo"]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\n')
-    assert PriceTable.load(tmp_path / "prices.toml").usage("echo", 1000, 1000).cost_usd == pytest.approx(0.003)
+    assert PriceTable.load(tmp_path / "prices.toml").usage("echo", 1000, 1000).cost_usd == pytest.approx(
+        0.003
+    )
     (tmp_path / "bad.toml").write_text('[models."x"]\nfoo = 1\n')
     with pytest.raises(ConfigError):
         PriceTable.load(tmp_path / "bad.toml")

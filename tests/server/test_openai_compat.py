@@ -36,7 +36,10 @@ def test_streaming_korean_in_process(app, keys) -> None:
     async def run() -> str:
         c = _client(app, keys.acme_user)
         stream = await c.chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": KOREAN}], stream=True, stream_options={"include_usage": True}
+            model="echo",
+            messages=[{"role": "user", "content": KOREAN}],
+            stream=True,
+            stream_options={"include_usage": True},
         )
         parts, usage = [], None
         async for chunk in stream:
@@ -56,13 +59,19 @@ def test_streaming_korean_over_real_http(app, keys) -> None:
     """A real uvicorn: SSE framing, chunking and UTF-8 over a socket."""
     with ThreadServer(app) as srv:
         c = openai.OpenAI(api_key=keys.acme_user, base_url=srv.url + "/v1", max_retries=0)
-        stream = c.chat.completions.create(model="echo", messages=[{"role": "user", "content": KOREAN * 3}], stream=True)
+        stream = c.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": KOREAN * 3}], stream=True
+        )
         deltas = [ch.choices[0].delta.content for ch in stream if ch.choices and ch.choices[0].delta.content]
         assert len(deltas) > 1  # really streamed in pieces
         assert "".join(deltas) == KOREAN * 3 and all("\ufffd" not in d for d in deltas)
         # the raw bytes too: every SSE line is valid UTF-8 JSON
-        with httpx.stream("POST", srv.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {keys.acme_user}"},
-                          json={"model": "echo", "messages": [{"role": "user", "content": KOREAN}], "stream": True}) as resp:
+        with httpx.stream(
+            "POST",
+            srv.url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {keys.acme_user}"},
+            json={"model": "echo", "messages": [{"role": "user", "content": KOREAN}], "stream": True},
+        ) as resp:
             lines = [ln for ln in resp.iter_lines() if ln.startswith("data: ") and ln != "data: [DONE]"]
         assert all(json.loads(ln[6:])["object"] == "chat.completion.chunk" for ln in lines)
 
@@ -70,18 +79,38 @@ def test_streaming_korean_over_real_http(app, keys) -> None:
 def test_tools_and_response_format(app, keys) -> None:
     async def run() -> None:
         c = _client(app, keys.acme_user)
-        tools = [{"type": "function", "function": {"name": "lookup", "description": "조회", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}]
-        r = await c.chat.completions.create(model="echo", messages=[{"role": "user", "content": "요금 조회 !tool"}], tools=tools)
+        tools = [
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "description": "조회",
+                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+                },
+            }
+        ]
+        r = await c.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "요금 조회 !tool"}], tools=tools
+        )
         call = r.choices[0].message.tool_calls[0]
         assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "lookup"
         assert json.loads(call.function.arguments)["q"] == "요금 조회 !tool"
         r = await c.chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": "안녕"}],
-            response_format={"type": "json_schema", "json_schema": {"name": "e", "schema": {"type": "object", "properties": {"echo": {"type": "string"}}}}},
+            model="echo",
+            messages=[{"role": "user", "content": "안녕"}],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "e",
+                    "schema": {"type": "object", "properties": {"echo": {"type": "string"}}},
+                },
+            },
         )
         assert json.loads(r.choices[0].message.content) == {"echo": "안녕"}
         # tools with stream=true are answered as one SSE replay
-        stream = await c.chat.completions.create(model="echo", messages=[{"role": "user", "content": "!tool"}], tools=tools, stream=True)
+        stream = await c.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "!tool"}], tools=tools, stream=True
+        )
         chunks = [ch async for ch in stream]
         assert chunks[0].choices[0].delta.tool_calls[0].function.name == "lookup"
 
@@ -91,8 +120,21 @@ def test_tools_and_response_format(app, keys) -> None:
 def test_openapi_spec_lists_every_route(client) -> None:
     spec = client.get("/openapi.json").json()
     paths = set(spec["paths"])
-    for p in ("/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/ask", "/v1/tasks/{name}", "/v1/tokenize",
-              "/v1/documents", "/v1/documents/{doc_id}", "/v1/usage", "/v1/audit", "/v1/audit/verify"):
+    for p in (
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/models",
+        "/v1/ask",
+        "/v1/tasks/{name}",
+        "/v1/tokenize",
+        "/v1/documents",
+        "/v1/documents/{doc_id}",
+        "/v1/usage",
+        "/v1/audit",
+        "/v1/audit/verify",
+    ):
         assert p in paths, p
-    body = spec["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = spec["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     assert body["$ref"].endswith("ChatCompletionRequest")

@@ -55,7 +55,9 @@ def world(tmp_path_factory, echo_url):
     }
     with TestClient(app) as client:
         h = {"Authorization": f"Bearer {keys['acme_user']}"}
-        r = client.post("/v1/documents", headers=h, files={"file": ("요금안내.md", DOC.encode(), "text/markdown")})
+        r = client.post(
+            "/v1/documents", headers=h, files={"file": ("요금안내.md", DOC.encode(), "text/markdown")}
+        )
         assert r.status_code == 201, r.text
         yield World(app, client, keys, r.json()["doc_id"])
 
@@ -66,7 +68,9 @@ def H(world: World, who: str) -> dict[str, str]:
 
 def test_documents_are_invisible_across_tenants(world) -> None:
     c, doc_id = world.client, world.doc_id
-    assert [d["doc_id"] for d in c.get("/v1/documents", headers=H(world, "acme_user")).json()["data"]] == [doc_id]
+    assert [d["doc_id"] for d in c.get("/v1/documents", headers=H(world, "acme_user")).json()["data"]] == [
+        doc_id
+    ]
     assert c.get("/v1/documents", headers=H(world, "beta_admin")).json()["data"] == []
     for method in ("get", "delete"):
         r = getattr(c, method)(f"/v1/documents/{doc_id}", headers=H(world, "beta_admin"))
@@ -92,7 +96,9 @@ def test_ask_answers_with_exact_spans_for_the_owner_and_nothing_for_others(world
     assert all(doc_text[x["doc_start"] : x["doc_end"]] == x["quote"] for x in cites)
     b = c.post("/v1/ask", headers=H(world, "beta_admin"), json=q).json()
     assert b["abstained"] and b["sources"] == [] and b["cache"] is None
-    assert SECRET_WORD not in json.dumps(b, ensure_ascii=False) and "위약금이 청구" not in json.dumps(b, ensure_ascii=False)
+    assert SECRET_WORD not in json.dumps(b, ensure_ascii=False) and "위약금이 청구" not in json.dumps(
+        b, ensure_ascii=False
+    )
     # the owner's repeated question is a cache hit; the other tenant's identical one was not
     assert c.post("/v1/ask", headers=H(world, "acme_user"), json=q).json()["cache"] == "exact"
     r = c.post("/v1/ask", headers=H(world, "acme_user"), json={**q, "groups": ["hr"]})
@@ -101,12 +107,18 @@ def test_ask_answers_with_exact_spans_for_the_owner_and_nothing_for_others(world
 
 def test_audit_records_and_verification_are_tenant_scoped(world) -> None:
     c = world.client
-    c.post("/v1/chat/completions", headers=H(world, "beta_admin"), json={"model": "echo", "messages": [{"role": "user", "content": "베타 전용 문장"}]})
+    c.post(
+        "/v1/chat/completions",
+        headers=H(world, "beta_admin"),
+        json={"model": "echo", "messages": [{"role": "user", "content": "베타 전용 문장"}]},
+    )
     beta = c.get("/v1/audit", headers=H(world, "beta_admin")).json()["data"]
     assert beta and {r["meta"]["tenant"] for r in beta} == {"beta"}
     assert SECRET_WORD not in json.dumps(beta, ensure_ascii=False)
     acme = c.get("/v1/audit", headers=H(world, "acme_admin")).json()["data"]
-    assert {r["meta"]["tenant"] for r in acme} == {"acme"} and "베타 전용 문장" not in json.dumps(acme, ensure_ascii=False)
+    assert {r["meta"]["tenant"] for r in acme} == {"acme"} and "베타 전용 문장" not in json.dumps(
+        acme, ensure_ascii=False
+    )
     assert c.get("/v1/audit", headers=H(world, "acme_user")).status_code == 403
     v = c.get("/v1/audit/verify", headers=H(world, "beta_admin")).json()
     assert v["ok"] and v["problems_in_tenant"] == []
@@ -115,17 +127,28 @@ def test_audit_records_and_verification_are_tenant_scoped(world) -> None:
 def test_usage_and_metrics_leak_no_tenant(world) -> None:
     c = world.client
     before = c.get("/v1/usage", headers=H(world, "beta_admin")).json()
-    c.post("/v1/chat/completions", headers=H(world, "acme_user"), json={"model": "echo", "messages": [{"role": "user", "content": "사용량"}]})
+    c.post(
+        "/v1/chat/completions",
+        headers=H(world, "acme_user"),
+        json={"model": "echo", "messages": [{"role": "user", "content": "사용량"}]},
+    )
     after = c.get("/v1/usage", headers=H(world, "beta_admin")).json()
     assert before == after and after["tenant"] == "beta"
     acme = c.get("/v1/usage", headers=H(world, "acme_user")).json()
     assert acme["tenant"] == "acme" and acme["requests"] >= 2 and acme["cost_usd"] >= 0
     metrics = c.get("/metrics").text
     assert "acme" not in metrics and "beta" not in metrics and SECRET_WORD not in metrics
-    for name in ("gen_ai_client_token_usage_bucket", "gen_ai_client_operation_duration_seconds_bucket",
-                 "gen_ai_server_request_duration_seconds_bucket", "http_server_request_duration_seconds_bucket",
-                 "hanstack_requests_total", "hanstack_cost_usd_total", "hanstack_cache_lookups_total",
-                 "hanstack_guard_decisions_total", "hanstack_audit_records_total"):
+    for name in (
+        "gen_ai_client_token_usage_bucket",
+        "gen_ai_client_operation_duration_seconds_bucket",
+        "gen_ai_server_request_duration_seconds_bucket",
+        "http_server_request_duration_seconds_bucket",
+        "hanstack_requests_total",
+        "hanstack_cost_usd_total",
+        "hanstack_cache_lookups_total",
+        "hanstack_guard_decisions_total",
+        "hanstack_audit_records_total",
+    ):
         assert name in metrics, name
 
 
@@ -135,12 +158,25 @@ def test_embeddings_tokenize_and_models_routes(world) -> None:
     import numpy as np
 
     c = world.client
-    r = c.post("/v1/embeddings", headers=H(world, "beta_admin"), json={"model": "e5-small", "input": ["요금제 변경", "위약금"], "encoding_format": "base64"})
+    r = c.post(
+        "/v1/embeddings",
+        headers=H(world, "beta_admin"),
+        json={"model": "e5-small", "input": ["요금제 변경", "위약금"], "encoding_format": "base64"},
+    )
     data = r.json()["data"]
     vec = np.frombuffer(base64.b64decode(data[0]["embedding"]), dtype="<f4")
     assert len(data) == 2 and vec.shape == (384,) and abs(float(np.linalg.norm(vec)) - 1) < 1e-3
-    assert c.post("/v1/embeddings", headers=H(world, "beta_admin"), json={"model": "nope", "input": "x"}).status_code == 404
-    t = c.post("/v1/tokenize", headers=H(world, "beta_admin"), json={"text": "대한민국 헌법", "tokenizer": "qwen-2.5", "tokens": True}).json()
+    assert (
+        c.post(
+            "/v1/embeddings", headers=H(world, "beta_admin"), json={"model": "nope", "input": "x"}
+        ).status_code
+        == 404
+    )
+    t = c.post(
+        "/v1/tokenize",
+        headers=H(world, "beta_admin"),
+        json={"text": "대한민국 헌법", "tokenizer": "qwen-2.5", "tokens": True},
+    ).json()
     assert t["results"][0]["count"] == len(t["results"][0]["pieces"]) > 0
     models = [m["id"] for m in c.get("/v1/models", headers=H(world, "beta_admin")).json()["data"]]
     assert {"echo", "extractive", "e5-small"} <= set(models)
@@ -148,8 +184,14 @@ def test_embeddings_tokenize_and_models_routes(world) -> None:
 
 def test_upload_bad_input(world) -> None:
     c = world.client
-    r = c.post("/v1/documents", headers=H(world, "beta_admin"), files={"file": ("empty.txt", b"", "text/plain")})
+    r = c.post(
+        "/v1/documents", headers=H(world, "beta_admin"), files={"file": ("empty.txt", b"", "text/plain")}
+    )
     assert r.status_code == 400
-    r = c.post("/v1/documents", headers=H(world, "beta_admin"), files={"file": ("tool.exe", b"MZ\x90\x00" + b"\x00" * 200, "application/octet-stream")})
+    r = c.post(
+        "/v1/documents",
+        headers=H(world, "beta_admin"),
+        files={"file": ("tool.exe", b"MZ\x90\x00" + b"\x00" * 200, "application/octet-stream")},
+    )
     assert 400 <= r.status_code < 500 and "error" in r.json()
     assert c.post("/v1/documents", headers=H(world, "beta_admin")).status_code == 400  # no file part

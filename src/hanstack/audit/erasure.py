@@ -29,7 +29,8 @@ class ErasureReport:
 def erase_subject(directory: Path, subject: str, *, reason: str = "data subject request") -> ErasureReport:
     if len(normalize_subject(subject)) < 3:
         raise InvalidInputError(
-            f"subject {subject!r} is too short to erase by", hint="give the full phone number, name, email or user id"
+            f"subject {subject!r} is too short to erase by",
+            hint="give the full phone number, name, email or user id",
         )
     key = load_or_create_key(directory)
     tag = subject_tag(key, subject)
@@ -52,7 +53,9 @@ def erase_subject(directory: Path, subject: str, *, reason: str = "data subject 
     if seqs:
         log = AuditLog(directory)
         try:
-            log.append("erasure", {"erasure_id": erasure_id, "subject_tag": tag, "seqs": seqs, "reason": reason})
+            log.append(
+                "erasure", {"erasure_id": erasure_id, "subject_tag": tag, "seqs": seqs, "reason": reason}
+            )
         finally:
             log.close()
     return ErasureReport(erasure_id, tag, seqs)

@@ -13,7 +13,11 @@ from hanstack.audit.records import parse_ts
 
 
 def iter_export(
-    directory: Path, *, since: datetime | None = None, tenant: str | None = None, kinds: tuple[str, ...] | None = None
+    directory: Path,
+    *,
+    since: datetime | None = None,
+    tenant: str | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> Iterator[dict[str, Any]]:
     for _, rec, _ in iter_records(directory / LOG_NAME):
         if rec is None or "ts" not in rec:

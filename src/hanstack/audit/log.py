@@ -57,7 +57,9 @@ def load_or_create_key(directory: Path) -> bytes:
     except FileNotFoundError:
         pass
     except ValueError as exc:
-        raise AuditError(f"audit key {path} is not hex", hint="restore it from backup; without it MACs cannot be checked") from exc
+        raise AuditError(
+            f"audit key {path} is not hex", hint="restore it from backup; without it MACs cannot be checked"
+        ) from exc
     directory.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
     try:
@@ -157,9 +159,9 @@ class AuditLog:
         self.durability = durability
         directory.mkdir(parents=True, exist_ok=True)
         self.key = load_or_create_key(directory)
-        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any], dict[str, Any] | None, Future[Appended]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[
+            tuple[str, dict[str, Any], dict[str, Any] | None, Future[Appended]] | None
+        ] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._fd: int | None = None
@@ -174,7 +176,9 @@ class AuditLog:
         """The keyed tag under which records about a data subject (phone, name, user id) are found."""
         return subject_tag(self.key, value)
 
-    def submit(self, kind: str, meta: dict[str, Any], content: dict[str, Any] | None = None) -> Future[Appended]:
+    def submit(
+        self, kind: str, meta: dict[str, Any], content: dict[str, Any] | None = None
+    ) -> Future[Appended]:
         """Queue a record; the future resolves once it is written (see module doc for durability)."""
         if self._closed:
             raise AuditError("audit log is closed")
@@ -186,7 +190,9 @@ class AuditLog:
     def append(self, kind: str, meta: dict[str, Any], content: dict[str, Any] | None = None) -> Appended:
         return self.submit(kind, meta, content).result()
 
-    async def append_async(self, kind: str, meta: dict[str, Any], content: dict[str, Any] | None = None) -> Appended:
+    async def append_async(
+        self, kind: str, meta: dict[str, Any], content: dict[str, Any] | None = None
+    ) -> Appended:
         return await asyncio.wrap_future(self.submit(kind, meta, content))
 
     def close(self) -> None:
@@ -230,7 +236,9 @@ class AuditLog:
             if stop:
                 return
 
-    def _write_batch(self, batch: list[tuple[str, dict[str, Any], dict[str, Any] | None, Future[Appended]]]) -> None:
+    def _write_batch(
+        self, batch: list[tuple[str, dict[str, Any], dict[str, Any] | None, Future[Appended]]]
+    ) -> None:
         try:
             with locked(self.directory):
                 self._sync_with_file()
@@ -240,7 +248,9 @@ class AuditLog:
                 results: list[Appended] = []
                 for kind, meta, content, _ in batch:
                     seq += 1
-                    rec = build_record(seq=seq, prev=prev, kind=kind, meta=meta, content=content, key=self.key)
+                    rec = build_record(
+                        seq=seq, prev=prev, kind=kind, meta=meta, content=content, key=self.key
+                    )
                     prev = rec["hash"]
                     lines.append(encode_line(rec))
                     results.append(Appended(seq, prev))
@@ -254,7 +264,11 @@ class AuditLog:
                 self._seq, self._prev = seq, prev
                 self._size += len(data)
         except BaseException as exc:  # the writer must never die silently: fail every waiter
-            err = exc if isinstance(exc, AuditError) else AuditError(f"cannot write audit log {self.path}: {exc}")
+            err = (
+                exc
+                if isinstance(exc, AuditError)
+                else AuditError(f"cannot write audit log {self.path}: {exc}")
+            )
             self._fd_reset()
             for *_, fut in batch:
                 fut.set_exception(err)

@@ -43,7 +43,9 @@ def content_commitment(content: dict[str, Any]) -> str:
 
 def record_hash(seq: int, ts: str, kind: str, meta: dict[str, Any], content_hash: str, prev: str) -> str:
     return sha256_hex(
-        canonical({"seq": seq, "ts": ts, "kind": kind, "meta": meta, "content_hash": content_hash, "prev": prev})
+        canonical(
+            {"seq": seq, "ts": ts, "kind": kind, "meta": meta, "content_hash": content_hash, "prev": prev}
+        )
     )
 
 
@@ -74,11 +76,20 @@ def normalize_subject(value: str) -> str:
 
 def subject_tag(key: bytes, value: str) -> str:
     """A keyed tag for a data subject: lets erasure find records without storing the raw value."""
-    return hmac.new(key, b"subject\x1f" + normalize_subject(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        key, b"subject\x1f" + normalize_subject(value).encode("utf-8"), hashlib.sha256
+    ).hexdigest()[:32]
 
 
 def build_record(
-    *, seq: int, prev: str, kind: str, meta: dict[str, Any], content: dict[str, Any] | None, key: bytes | None, ts: str | None = None
+    *,
+    seq: int,
+    prev: str,
+    kind: str,
+    meta: dict[str, Any],
+    content: dict[str, Any] | None,
+    key: bytes | None,
+    ts: str | None = None,
 ) -> dict[str, Any]:
     """A complete record, hashed and (when a key is given) MACed."""
     ts = ts or utc_now()

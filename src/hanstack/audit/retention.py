@@ -36,7 +36,9 @@ class RetentionReport:
     checkpoint: dict[str, Any] | None
 
 
-def apply_retention(directory: Path, *, days: float | None = None, before: datetime | None = None) -> RetentionReport:
+def apply_retention(
+    directory: Path, *, days: float | None = None, before: datetime | None = None
+) -> RetentionReport:
     """Drop records older than ``days`` (or than ``before``) behind a signed checkpoint."""
     if before is None:
         before = datetime.now(UTC) - timedelta(days=days if days is not None else 365)

@@ -62,7 +62,9 @@ class VerifyReport:
         }
 
 
-def verify_log(directory: Path, *, key: bytes | None = None, expect_head: str | None = None, max_problems: int = 100) -> VerifyReport:
+def verify_log(
+    directory: Path, *, key: bytes | None = None, expect_head: str | None = None, max_problems: int = 100
+) -> VerifyReport:
     """Walk the whole chain once; ``key`` (the workspace's audit key) adds MAC checks."""
     path = directory / LOG_NAME
     problems: list[Problem] = []
@@ -97,10 +99,18 @@ def verify_log(directory: Path, *, key: bytes | None = None, expect_head: str | 
         if first_seq is None:
             first_seq = seq
         if not isinstance(seq, int) or seq != prev_seq + 1:
-            what = "deleted record(s) before this one" if isinstance(seq, int) and seq > prev_seq + 1 else "out of order"
+            what = (
+                "deleted record(s) before this one"
+                if isinstance(seq, int) and seq > prev_seq + 1
+                else "out of order"
+            )
             bad(lineno, seq, f"sequence {seq} follows {prev_seq}: {what}")
         if rec["prev"] != prev_hash:
-            bad(lineno, seq, "prev does not match the previous record's hash (deleted, inserted or reordered record)")
+            bad(
+                lineno,
+                seq,
+                "prev does not match the previous record's hash (deleted, inserted or reordered record)",
+            )
         digest = record_hash(seq, rec["ts"], rec["kind"], rec["meta"], rec["content_hash"], rec["prev"])
         if digest != rec["hash"]:
             bad(lineno, seq, "hash does not match the record (edited record)")
@@ -123,7 +133,11 @@ def verify_log(directory: Path, *, key: bytes | None = None, expect_head: str | 
         if seq not in named_by_erasure:
             bad(lineno, seq, "record marked erased but no erasure record names it")
     if expect_head is not None and expect_head != prev_hash:
-        bad(0, prev_seq, f"head is {prev_hash[:16]}…, expected {expect_head[:16]}… (records removed from the end?)")
+        bad(
+            0,
+            prev_seq,
+            f"head is {prev_hash[:16]}…, expected {expect_head[:16]}… (records removed from the end?)",
+        )
     return VerifyReport(
         ok=not problems,
         records=count,

@@ -90,8 +90,22 @@ class KeyInfo:
         return {**asdict(self), "status": self.status}
 
 
-def _groups(raw: str) -> tuple[str, ...]:
-    return tuple(g for g in raw.split(",") if g)
+_INFO_COLUMNS = "key_id, tenant, role, name, created_at, expires_at, revoked_at, groups"
+
+
+def _info(row: tuple[Any, ...]) -> KeyInfo:
+    """A KeyInfo from the columns of ``_INFO_COLUMNS``, in that order."""
+    key_id, tenant, role, name, created_at, expires_at, revoked_at, groups = row
+    return KeyInfo(
+        key_id,
+        tenant,
+        role,
+        name,
+        created_at,
+        expires_at,
+        revoked_at,
+        tuple(g for g in groups.split(",") if g),
+    )
 
 
 def _hash(salt: bytes, secret: str) -> bytes:
@@ -101,7 +115,8 @@ def _hash(salt: bytes, secret: str) -> bytes:
 def validate_tenant(tenant: str) -> str:
     if not _TENANT_RE.match(tenant):
         raise InvalidInputError(
-            f"tenant {tenant!r} is not a valid name", hint="use lowercase letters, digits, '.', '_' or '-' (max 63)"
+            f"tenant {tenant!r} is not a valid name",
+            hint="use lowercase letters, digits, '.', '_' or '-' (max 63)",
         )
     return tenant
 
@@ -154,19 +169,29 @@ class KeyStore:
             self._conn.execute(
                 "INSERT INTO api_keys (key_id, salt, secret_hash, tenant, role, name, created_at, expires_at, groups)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key_id, salt, _hash(salt, secret), tenant, role, name, info.created_at, expires, ",".join(clean)),
+                (
+                    key_id,
+                    salt,
+                    _hash(salt, secret),
+                    tenant,
+                    role,
+                    name,
+                    info.created_at,
+                    expires,
+                    ",".join(clean),
+                ),
             )
         return info, f"{PREFIX}_{key_id}_{secret}"
 
     def list(self, tenant: str | None = None) -> list[KeyInfo]:
-        sql = "SELECT key_id, tenant, role, name, created_at, expires_at, revoked_at, groups FROM api_keys"
+        sql = f"SELECT {_INFO_COLUMNS} FROM api_keys"
         args: tuple[Any, ...] = ()
         if tenant is not None:
             sql += " WHERE tenant = ?"
             args = (tenant,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY created_at", args).fetchall()
-        return [KeyInfo(*row[:7], _groups(row[7])) for row in rows]
+        return [_info(row) for row in rows]
 
     def revoke(self, key_id: str) -> KeyInfo:
         key_id = key_id.removeprefix(f"{PREFIX}_").split("_", 1)[0]
@@ -185,7 +210,10 @@ class KeyStore:
         """The principal for a presented key, or :class:`AuthError` (never says which part failed)."""
         m = _KEY_RE.match(token)
         if not m:
-            raise AuthError("invalid API key", hint="send 'Authorization: Bearer hsk_…' with a key from 'hanstack keys create'")
+            raise AuthError(
+                "invalid API key",
+                hint="send 'Authorization: Bearer hsk_…' with a key from 'hanstack keys create'",
+            )
         key_id, secret = m.groups()
         row = self._row(key_id)
         if row is None:
@@ -210,12 +238,11 @@ class KeyStore:
             if hit is not None:
                 return hit
             row = self._conn.execute(
-                "SELECT salt, secret_hash, key_id, tenant, role, name, created_at, expires_at, revoked_at, groups"
-                " FROM api_keys WHERE key_id = ?",
+                f"SELECT salt, secret_hash, {_INFO_COLUMNS} FROM api_keys WHERE key_id = ?",
                 (key_id,),
             ).fetchone()
             if row is None:
                 return None
-            entry = (bytes(row[0]), bytes(row[1]), KeyInfo(*row[2:9], _groups(row[9])))
+            entry = (bytes(row[0]), bytes(row[1]), _info(tuple(row[2:])))
             self._cache[key_id] = entry
             return entry

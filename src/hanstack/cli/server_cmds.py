@@ -13,15 +13,21 @@ from hanstack.cli._common import JSON_OPTION_HELP, console, err_console, print_j
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)]
 
-keys_app = typer.Typer(help="API keys of the gateway: shown once, stored hashed, revocable.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log: verify, export, erase, retain.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys of the gateway: shown once, stored hashed, revocable.", no_args_is_help=True
+)
+audit_app = typer.Typer(
+    help="The tamper-evident audit log: verify, export, erase, retain.", no_args_is_help=True
+)
 
 
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (default server.host, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default server.port, 8000).")] = None,
-    audit_fsync: Annotated[bool, typer.Option("--audit-fsync", help="fsync each audit batch (survives power loss; slower).")] = False,
+    audit_fsync: Annotated[
+        bool, typer.Option("--audit-fsync", help="fsync each audit batch (survives power loss; slower).")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the gateway (one process; OpenAI-compatible API, hanstack routes, console at /console/).
@@ -41,7 +47,9 @@ def serve(
     settings = state(ctx).settings()
     app = create_app(settings, audit_durability="fsync" if audit_fsync else "os")
     h, p = host or settings.server.host, port or settings.server.port
-    err_console.print(f"hanstack gateway on http://{h}:{p}  (console: http://{h}:{p}/console/, workspace {settings.home})")
+    err_console.print(
+        f"hanstack gateway on http://{h}:{p}  (console: http://{h}:{p}/console/, workspace {settings.home})"
+    )
     uvicorn.run(app, host=h, port=p, log_level=log_level, workers=1, timeout_keep_alive=30)
 
 
@@ -57,10 +65,16 @@ def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def keys_create(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="Tenant the key belongs to.")],
-    role: Annotated[str, typer.Option(help="user or admin (admin also reads the tenant's audit log).")] = "user",
+    role: Annotated[
+        str, typer.Option(help="user or admin (admin also reads the tenant's audit log).")
+    ] = "user",
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
-    expires_days: Annotated[float | None, typer.Option("--expires-days", help="Days until the key expires.")] = None,
-    groups: Annotated[str, typer.Option(help="Comma-separated access groups (besides public) the key may read.")] = "",
+    expires_days: Annotated[
+        float | None, typer.Option("--expires-days", help="Days until the key expires.")
+    ] = None,
+    groups: Annotated[
+        str, typer.Option(help="Comma-separated access groups (besides public) the key may read.")
+    ] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key. The secret is printed once and never stored.
@@ -95,7 +109,16 @@ def keys_list(
 
     table = Table("key id", "tenant", "role", "groups", "name", "created", "expires", "status")
     for k in keys:
-        table.add_row(k.key_id, k.tenant, k.role, ",".join(k.groups) or "-", k.name, k.created_at[:19], (k.expires_at or "-")[:19], k.status)
+        table.add_row(
+            k.key_id,
+            k.tenant,
+            k.role,
+            ",".join(k.groups) or "-",
+            k.name,
+            k.created_at[:19],
+            (k.expires_at or "-")[:19],
+            k.status,
+        )
     console.print(table)
 
 
@@ -122,7 +145,9 @@ def _audit_dir(ctx: typer.Context) -> Path:
 
 def audit_verify(
     ctx: typer.Context,
-    expect_head: Annotated[str | None, typer.Option(help="A head hash you recorded earlier (detects a truncated end).")] = None,
+    expect_head: Annotated[
+        str | None, typer.Option(help="A head hash you recorded earlier (detects a truncated end).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify the hash chain, MACs, erasures and the retention checkpoint; exit 7 on any problem.
@@ -139,10 +164,14 @@ def audit_verify(
         print_json(report.to_dict())
     else:
         status = "[bold green]OK[/]" if report.ok else "[bold red]TAMPERED[/]"
-        console.print(f"{status}  records {report.records}  seq {report.first_seq}..{report.last_seq}  erased {report.erased}")
+        console.print(
+            f"{status}  records {report.records}  seq {report.first_seq}..{report.last_seq}  erased {report.erased}"
+        )
         console.print(f"head {report.head}")
         if report.checkpoint:
-            console.print(f"retention checkpoint: {report.checkpoint.get('dropped_count')} records dropped before seq {report.checkpoint['seq'] + 1}")
+            console.print(
+                f"retention checkpoint: {report.checkpoint.get('dropped_count')} records dropped before seq {report.checkpoint['seq'] + 1}"
+            )
         for p in report.problems:
             console.print(f"  line {p.line} seq {p.seq}: {p.problem}")
     if not report.ok:
@@ -157,7 +186,9 @@ def _parse_since(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInputError(f"--since {value!r} is not an ISO date", hint="e.g. 2026-01-31 or 2026-01-31T09:00:00Z") from exc
+        raise InvalidInputError(
+            f"--since {value!r} is not an ISO date", hint="e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
+        ) from exc
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -165,7 +196,9 @@ def audit_export(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="Only records at or after this ISO date/time.")] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Only this tenant.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
 ) -> None:
     """Export whole records (hashes included) as JSONL.
 
@@ -196,14 +229,21 @@ def audit_erase(
 
     report = erase_subject(_audit_dir(ctx), subject, reason=reason)
     if as_json:
-        print_json({"erasure_id": report.erasure_id, "subject_tag": report.subject_tag, "erased_seqs": report.seqs})
+        print_json(
+            {"erasure_id": report.erasure_id, "subject_tag": report.subject_tag, "erased_seqs": report.seqs}
+        )
     else:
-        console.print(f"erased the content of {len(report.seqs)} record(s)" + (f" (erasure {report.erasure_id})" if report.seqs else ""))
+        console.print(
+            f"erased the content of {len(report.seqs)} record(s)"
+            + (f" (erasure {report.erasure_id})" if report.seqs else "")
+        )
 
 
 def audit_retain(
     ctx: typer.Context,
-    days: Annotated[float | None, typer.Option(help="Keep this many days (default audit.retention_days).")] = None,
+    days: Annotated[
+        float | None, typer.Option(help="Keep this many days (default audit.retention_days).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drop records older than the retention period behind a signed checkpoint.
@@ -213,9 +253,18 @@ def audit_retain(
     from hanstack.audit import apply_retention
 
     settings = state(ctx).settings()
-    report = apply_retention(settings.audit_dir, days=days if days is not None else settings.audit.retention_days)
+    report = apply_retention(
+        settings.audit_dir, days=days if days is not None else settings.audit.retention_days
+    )
     if as_json:
-        print_json({"dropped": report.dropped, "kept": report.kept, "cutoff": report.cutoff, "checkpoint": report.checkpoint})
+        print_json(
+            {
+                "dropped": report.dropped,
+                "kept": report.kept,
+                "cutoff": report.cutoff,
+                "checkpoint": report.checkpoint,
+            }
+        )
     else:
         console.print(f"dropped {report.dropped}, kept {report.kept} (cutoff {report.cutoff})")
 

@@ -40,8 +40,20 @@ _KO_NUM_RE = re.compile(
     r"(?=\s*(?:개|명|번|살|시간|시|장|권|대|마리|잔|병|가지|달|사람|곳|군데|통|건)|\s*$)"
 )
 _KO_NUMERALS = {
-    "하나": "1", "한": "1", "둘": "2", "두": "2", "셋": "3", "세": "3", "넷": "4", "네": "4",
-    "다섯": "5", "여섯": "6", "일곱": "7", "여덟": "8", "아홉": "9", "열": "10",
+    "하나": "1",
+    "한": "1",
+    "둘": "2",
+    "두": "2",
+    "셋": "3",
+    "세": "3",
+    "넷": "4",
+    "네": "4",
+    "다섯": "5",
+    "여섯": "6",
+    "일곱": "7",
+    "여덟": "8",
+    "아홉": "9",
+    "열": "10",
 }
 
 
@@ -52,7 +64,11 @@ class QuestionSignature:
     entities: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"negations": list(self.negations), "numbers": list(self.numbers), "entities": list(self.entities)}
+        return {
+            "negations": list(self.negations),
+            "numbers": list(self.numbers),
+            "entities": list(self.entities),
+        }
 
 
 def _norm_number(s: str) -> str:
@@ -66,9 +82,9 @@ def question_signature(text: str, analyzer: Any | None = None) -> QuestionSignat
     numbers = Counter(_norm_number(n) for n in _NUM_RE.findall(text))
     # Latin words count as entities when they look like names: an upper-case letter or a digit
     # (LG, GPT-4o, iPhone), so plain English function words do not fragment the cache.
-    entities: set[str] = {
-        m.casefold() for m in _LATIN_RE.findall(text) if not m.islower()
-    } | {q.strip().casefold() for q in _QUOTED_RE.findall(text)}
+    entities: set[str] = {m.casefold() for m in _LATIN_RE.findall(text) if not m.islower()} | {
+        q.strip().casefold() for q in _QUOTED_RE.findall(text)
+    }
     negations: Counter[str] = Counter()
     if analyzer is not None:
         for m in analyzer.analyze(text):
@@ -80,7 +96,9 @@ def question_signature(text: str, analyzer: Any | None = None) -> QuestionSignat
             elif tag in ("NR", "MM") and m.form in _KO_NUMERALS:
                 numbers[_KO_NUMERALS[m.form]] += 1
         # English negation is not split by the Korean analyzer's tags
-        for m in re.finditer(r"\bnot\b|\bno\b|\bnever\b|n't\b|\bcannot\b|\bwithout\b|\bexcept\b", text, re.IGNORECASE):
+        for m in re.finditer(
+            r"\bnot\b|\bno\b|\bnever\b|n't\b|\bcannot\b|\bwithout\b|\bexcept\b", text, re.IGNORECASE
+        ):
             negations[m.group(0).casefold()] += 1
     else:
         for m in _NEG_RE.finditer(text):

@@ -61,10 +61,15 @@ class PriceTable:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read price table {path}: {exc}", hint="fix or delete the file") from exc
+            raise ConfigError(
+                f"cannot read price table {path}: {exc}", hint="fix or delete the file"
+            ) from exc
         for name, entry in (data.get("models") or {}).items():
             try:
-                table.prices[name] = (float(entry["input_per_mtok"]), float(entry.get("output_per_mtok", 0.0)))
+                table.prices[name] = (
+                    float(entry["input_per_mtok"]),
+                    float(entry.get("output_per_mtok", 0.0)),
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(
                     f"price entry {name!r} in {path} needs input_per_mtok (and output_per_mtok)"

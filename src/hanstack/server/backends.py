@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 def configured_endpoints(settings: Settings) -> list[tuple[str, str]]:
     """(what, url) for every endpoint named by the settings or the workspace's model registry."""
-    out = [(f"model endpoint {name!r} (models.endpoints)", url) for name, url in settings.models.endpoints.items()]
+    out = [
+        (f"model endpoint {name!r} (models.endpoints)", url)
+        for name, url in settings.models.endpoints.items()
+    ]
     try:
         from hanstack.llm.catalog import load_registry
     except ImportError:
@@ -59,7 +62,8 @@ class BackendResolver:
             return hit
         if "://" in name:
             raise InvalidInputError(
-                "model URLs are not accepted by the gateway", hint="register the endpoint: hanstack models register"
+                "model URLs are not accepted by the gateway",
+                hint="register the endpoint: hanstack models register",
             )
         from hanstack.llm import get_backend
 

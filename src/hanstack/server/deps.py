@@ -19,7 +19,10 @@ async def principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("missing API key", hint="send 'Authorization: Bearer hsk_…' (create one with 'hanstack keys create')")
+        raise AuthError(
+            "missing API key",
+            hint="send 'Authorization: Bearer hsk_…' (create one with 'hanstack keys create')",
+        )
     who = gw.keys.authenticate(token.strip())
     try:
         gw.limiter.check(who.key_id)
@@ -32,5 +35,7 @@ async def principal(request: Request) -> Principal:
 
 async def admin(who: Principal = Depends(principal)) -> Principal:
     if not who.is_admin:
-        raise PermissionDeniedError("this route needs an admin key of the tenant", hint="hanstack keys create --role admin")
+        raise PermissionDeniedError(
+            "this route needs an admin key of the tenant", hint="hanstack keys create --role admin"
+        )
     return who

@@ -32,7 +32,13 @@ def _reply(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], int]:
         text = "\n".join(str(m.get("content") or "") for m in messages)
     elif "!tool" in last and body.get("tools"):
         name = body["tools"][0]["function"]["name"]
-        calls = [{"id": "call_echo_1", "type": "function", "function": {"name": name, "arguments": json.dumps({"q": last}, ensure_ascii=False)}}]
+        calls = [
+            {
+                "id": "call_echo_1",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps({"q": last}, ensure_ascii=False)},
+            }
+        ]
         text = ""
     elif body.get("response_format"):
         text = json.dumps({"echo": last}, ensure_ascii=False)
@@ -52,8 +58,13 @@ async def _read(receive: Any) -> bytes:
 
 async def _send_json(send: Any, status: int, obj: Any) -> None:
     data = json.dumps(obj, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -68,7 +79,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
     path = scope["path"]
     if scope["method"] == "GET" and path in ("/v1/models", "/models"):
-        await _send_json(send, 200, {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "echo"}]})
+        await _send_json(
+            send,
+            200,
+            {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "echo"}]},
+        )
         return
     if scope["method"] == "GET" and path == "/health":
         await _send_json(send, 200, {"status": "ok"})
@@ -89,25 +104,59 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     completion_tokens = len(text)
     created = int(time.time())
     cid = "chatcmpl-echo"
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
     if not body.get("stream"):
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:
             message["tool_calls"] = calls
-        await _send_json(send, 200, {
-            "id": cid, "object": "chat.completion", "created": created, "model": body.get("model") or MODEL,
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}], "usage": usage,
-        })
+        await _send_json(
+            send,
+            200,
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": body.get("model") or MODEL,
+                "choices": [
+                    {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+                ],
+                "usage": usage,
+            },
+        )
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+    )
 
     async def event(obj: dict[str, Any]) -> None:
-        await send({"type": "http.response.body", "body": b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n", "more_body": True})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n",
+                "more_body": True,
+            }
+        )
 
-    base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.get("model") or MODEL}
-    await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+    base = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": body.get("model") or MODEL,
+    }
+    await event(
+        {
+            **base,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+        }
+    )
     for i in range(0, len(text), 2):
-        await event({**base, "choices": [{"index": 0, "delta": {"content": text[i : i + 2]}, "finish_reason": None}]})
+        await event(
+            {**base, "choices": [{"index": 0, "delta": {"content": text[i : i + 2]}, "finish_reason": None}]}
+        )
     await event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         await event({**base, "choices": [], "usage": usage})

@@ -64,7 +64,9 @@ class EgressPolicy:
     def check_url(self, url: str, *, what: str) -> None:
         host = urlsplit(url).hostname
         if not host:
-            raise EgressDeniedError(f"{what} has no host in its URL {url!r}", hint="use http(s)://host:port/...")
+            raise EgressDeniedError(
+                f"{what} has no host in its URL {url!r}", hint="use http(s)://host:port/..."
+            )
         if not self.host_allowed(host):
             raise EgressDeniedError(
                 f"{what} at {url} is outside the egress allowlist (host {host!r} not allowed): refusing to start",

@@ -35,7 +35,9 @@ _STATUS_TYPES = {
 }
 
 
-def error_body(message: str, type_: str, *, code: str | None = None, param: str | None = None, hint: str | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, type_: str, *, code: str | None = None, param: str | None = None, hint: str | None = None
+) -> dict[str, Any]:
     err: dict[str, Any] = {"message": message, "type": type_, "param": param, "code": code or type_}
     if hint:
         err["hint"] = hint
@@ -44,7 +46,9 @@ def error_body(message: str, type_: str, *, code: str | None = None, param: str 
 
 def error_response(status: int, message: str, type_: str | None = None, **kw: Any) -> JSONResponse:
     headers = kw.pop("headers", None)
-    return JSONResponse(error_body(message, type_ or _STATUS_TYPES.get(status, "api_error"), **kw), status, headers=headers)
+    return JSONResponse(
+        error_body(message, type_ or _STATUS_TYPES.get(status, "api_error"), **kw), status, headers=headers
+    )
 
 
 def hanstack_error_response(exc: HanstackError) -> JSONResponse:
@@ -54,7 +58,14 @@ def hanstack_error_response(exc: HanstackError) -> JSONResponse:
     if isinstance(exc, AuthError) and exc.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     status = exc.http_status
-    return error_response(status, exc.message, _STATUS_TYPES.get(status, exc.code), code=exc.code, hint=exc.hint, headers=headers or None)
+    return error_response(
+        status,
+        exc.message,
+        _STATUS_TYPES.get(status, exc.code),
+        code=exc.code,
+        hint=exc.hint,
+        headers=headers or None,
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -90,4 +101,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # the server edge
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal server error; the request was not completed", "api_error", code="internal_error")
+        return error_response(
+            500, "internal server error; the request was not completed", "api_error", code="internal_error"
+        )

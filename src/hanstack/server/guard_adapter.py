@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from hanstack.server.guards import WITHHELD_TEXT, Decision, InputVerdict, OutputVerdict
 
@@ -34,7 +34,9 @@ class HanstackGuard:
         self.pii_action: str = g.pii_action
         self.injection_action: str = g.injection_action
         self.pii = PiiEngine(PiiConfig())
-        action = g.injection_action if g.injection_action != "off" else "flag"
+        action: Literal["block", "flag", "strip"] = (
+            "flag" if g.injection_action == "off" else g.injection_action
+        )
         self.injection = InjectionDetector(InjectionConfig(threshold=g.injection_threshold, action=action))
 
     def warm(self) -> None:
@@ -48,7 +50,9 @@ class HanstackGuard:
         out = InputVerdict(list(texts))
         sources = sources or ["user"] * len(texts)
         if self.pii_action != "off":
-            vault = PseudonymVault("req-" + secrets.token_hex(4)) if self.pii_action == "pseudonymize" else None
+            vault = (
+                PseudonymVault("req-" + secrets.token_hex(4)) if self.pii_action == "pseudonymize" else None
+            )
             found: Counter[str] = Counter()
             for i, text in enumerate(out.texts):
                 if not text:
@@ -62,9 +66,17 @@ class HanstackGuard:
                     continue
                 out.texts[i] = self._redact(text, entities, vault)
             if found:
-                out.decisions.append({"guard": "pii", "decision": "blocked" if self.pii_action == "block" else self.pii_action, "types": dict(found)})
+                out.decisions.append(
+                    {
+                        "guard": "pii",
+                        "decision": "blocked" if self.pii_action == "block" else self.pii_action,
+                        "types": dict(found),
+                    }
+                )
                 if self.pii_action == "block":
-                    out.blocked = "request refused: it contains personal data (" + ", ".join(sorted(found)) + ")"
+                    out.blocked = (
+                        "request refused: it contains personal data (" + ", ".join(sorted(found)) + ")"
+                    )
                     return out
             else:
                 out.decisions.append({"guard": "pii", "decision": "none"})
@@ -92,24 +104,39 @@ class HanstackGuard:
                 continue
             worst = verdict
             if self.injection_action == "strip":
-                kept = "".join(s for s in _SENTENCE.findall(text) if not self.injection.check(s, source).is_attack).strip()
+                kept = "".join(
+                    s for s in _SENTENCE.findall(text) if not self.injection.check(s, source).is_attack
+                ).strip()
                 if kept and not self.injection.check(kept, source).is_attack:
                     out.texts[i] = kept
                     out.decisions.append(self._decision(verdict, "strip"))
                     continue
                 out.decisions.append(self._decision(verdict, "block"))
-                out.blocked = "request refused: prompt injection detected and could not be stripped (" + ", ".join(verdict.categories) + ")"
+                out.blocked = (
+                    "request refused: prompt injection detected and could not be stripped ("
+                    + ", ".join(verdict.categories)
+                    + ")"
+                )
                 return
             out.decisions.append(self._decision(verdict, self.injection_action))
             if self.injection_action == "block":
-                out.blocked = "request refused: prompt injection detected (" + ", ".join(verdict.categories or ("instructions",)) + ")"
+                out.blocked = (
+                    "request refused: prompt injection detected ("
+                    + ", ".join(verdict.categories or ("instructions",))
+                    + ")"
+                )
                 return
         if worst is not None and not worst.is_attack:
             out.decisions.append({"guard": "injection", "decision": "pass", "score": round(worst.score, 4)})
 
     @staticmethod
     def _decision(verdict: Any, decision: str) -> Decision:
-        return {"guard": "injection", "decision": decision, "score": round(verdict.score, 4), "categories": list(verdict.categories)}
+        return {
+            "guard": "injection",
+            "decision": decision,
+            "score": round(verdict.score, 4),
+            "categories": list(verdict.categories),
+        }
 
     # --- output --------------------------------------------------------------------------------
     def inspect_output(self, text: str, *, canary: str | None, known: set[str]) -> OutputVerdict:
@@ -125,7 +152,10 @@ class HanstackGuard:
         from hanstack.guard.pii import apply_actions
 
         masked = apply_actions(text, entities, "mask").text
-        return OutputVerdict(masked, [{"guard": "output_pii", "decision": "masked", "types": dict(Counter(e.type for e in entities))}])
+        return OutputVerdict(
+            masked,
+            [{"guard": "output_pii", "decision": "masked", "types": dict(Counter(e.type for e in entities))}],
+        )
 
     def make_canary(self) -> str | None:
         from hanstack.guard.canary import make_canary

@@ -74,7 +74,10 @@ def build_guard(settings: Any) -> GuardStage:
     """The real guard stage when :mod:`hanstack.guard` is importable, else :class:`NoGuard`."""
     import importlib.util
 
-    if any(importlib.util.find_spec(m) is None for m in ("hanstack.guard.pii", "hanstack.guard.injection", "hanstack.guard.canary")):
+    if any(
+        importlib.util.find_spec(m) is None
+        for m in ("hanstack.guard.pii", "hanstack.guard.injection", "hanstack.guard.canary")
+    ):
         return NoGuard()
     from hanstack.server.guard_adapter import HanstackGuard
 

@@ -24,7 +24,25 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+DURATION_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
 
 GENAI = ("gen_ai_operation_name", "gen_ai_request_model")
 
@@ -34,31 +52,57 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.token_usage = Histogram(
-            "gen_ai_client_token_usage", "Tokens used per model call (OTel gen_ai.client.token.usage)",
-            [*GENAI, "gen_ai_token_type"], buckets=TOKEN_BUCKETS, registry=r,
+            "gen_ai_client_token_usage",
+            "Tokens used per model call (OTel gen_ai.client.token.usage)",
+            [*GENAI, "gen_ai_token_type"],
+            buckets=TOKEN_BUCKETS,
+            registry=r,
         )
         self.operation_duration = Histogram(
-            "gen_ai_client_operation_duration_seconds", "Model call duration (OTel gen_ai.client.operation.duration)",
-            [*GENAI, "error_type"], buckets=DURATION_BUCKETS, registry=r,
+            "gen_ai_client_operation_duration_seconds",
+            "Model call duration (OTel gen_ai.client.operation.duration)",
+            [*GENAI, "error_type"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
         self.server_duration = Histogram(
-            "gen_ai_server_request_duration_seconds", "GenAI request duration at the gateway (OTel gen_ai.server.request.duration)",
-            [*GENAI, "error_type"], buckets=DURATION_BUCKETS, registry=r,
+            "gen_ai_server_request_duration_seconds",
+            "GenAI request duration at the gateway (OTel gen_ai.server.request.duration)",
+            [*GENAI, "error_type"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
         self.ttft = Histogram(
-            "gen_ai_server_time_to_first_token_seconds", "Time to first streamed token (OTel gen_ai.server.time_to_first_token)",
-            list(GENAI), buckets=DURATION_BUCKETS, registry=r,
+            "gen_ai_server_time_to_first_token_seconds",
+            "Time to first streamed token (OTel gen_ai.server.time_to_first_token)",
+            list(GENAI),
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
         self.http_duration = Histogram(
-            "http_server_request_duration_seconds", "HTTP request duration (OTel http.server.request.duration)",
-            ["http_request_method", "http_route", "http_response_status_code"], buckets=DURATION_BUCKETS, registry=r,
+            "http_server_request_duration_seconds",
+            "HTTP request duration (OTel http.server.request.duration)",
+            ["http_request_method", "http_route", "http_response_status_code"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
-        self.requests = Counter("hanstack_requests", "Requests by route and status", ["route", "status"], registry=r)
-        self.cost = Counter("hanstack_cost_usd", "Cost of model usage in USD (price table)", ["gen_ai_request_model"], registry=r)
-        self.tokens = Counter("hanstack_tokens", "Tokens by type", ["gen_ai_request_model", "gen_ai_token_type"], registry=r)
+        self.requests = Counter(
+            "hanstack_requests", "Requests by route and status", ["route", "status"], registry=r
+        )
+        self.cost = Counter(
+            "hanstack_cost_usd",
+            "Cost of model usage in USD (price table)",
+            ["gen_ai_request_model"],
+            registry=r,
+        )
+        self.tokens = Counter(
+            "hanstack_tokens", "Tokens by type", ["gen_ai_request_model", "gen_ai_token_type"], registry=r
+        )
         self.cache = Counter("hanstack_cache_lookups", "Cache lookups", ["cache", "result"], registry=r)
         self.guard = Counter("hanstack_guard_decisions", "Guard decisions", ["guard", "decision"], registry=r)
-        self.rate_limited = Counter("hanstack_rate_limited", "Requests refused by the rate limiter", registry=r)
+        self.rate_limited = Counter(
+            "hanstack_rate_limited", "Requests refused by the rate limiter", registry=r
+        )
         self.audit_records = Counter("hanstack_audit_records", "Audit records written", ["kind"], registry=r)
 
     def render(self) -> tuple[bytes, str]:
@@ -90,4 +134,6 @@ class HttpMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.http_duration.labels(scope["method"], template, str(status)).observe(time.perf_counter() - start)
+            self.metrics.http_duration.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - start
+            )

@@ -137,7 +137,8 @@ class Pipeline:
                 return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter, abandon_on_cancel=True)
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
-                f"timed out: the model did not answer within {self.timeout_s:g} s", hint="raise server.request_timeout_s or use a smaller model"
+                f"timed out: the model did not answer within {self.timeout_s:g} s",
+                hint="raise server.request_timeout_s or use a smaller model",
             ) from exc
 
     async def iterate_in_thread(self, make_iter: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
@@ -156,7 +157,9 @@ class Pipeline:
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
 
-        task = asyncio.ensure_future(anyio.to_thread.run_sync(worker, limiter=self.limiter, abandon_on_cancel=True))
+        task = asyncio.ensure_future(
+            anyio.to_thread.run_sync(worker, limiter=self.limiter, abandon_on_cancel=True)
+        )
         deadline = loop.time() + self.timeout_s
         try:
             while True:
@@ -164,7 +167,9 @@ class Pipeline:
                 try:
                     kind, value = await asyncio.wait_for(queue.get(), max(remaining, 0.001))
                 except TimeoutError as exc:
-                    raise UpstreamTimeoutError(f"timed out: the model stream did not finish within {self.timeout_s:g} s") from exc
+                    raise UpstreamTimeoutError(
+                        f"timed out: the model stream did not finish within {self.timeout_s:g} s"
+                    ) from exc
                 if kind == "item":
                     yield value
                 elif kind == "end":
@@ -193,7 +198,9 @@ class Pipeline:
         for d in verdict.decisions:
             self.metrics.guard.labels(d.get("guard", "?"), d.get("decision", "?")).inc()
         if verdict.blocked:
-            raise GuardBlockedError(verdict.blocked, hint="remove the flagged content, or ask an admin to change guard settings")
+            raise GuardBlockedError(
+                verdict.blocked, hint="remove the flagged content, or ask an admin to change guard settings"
+            )
         return verdict.texts
 
     def _cache_get(self, ex: Exchange, job: Job, texts: list[str]) -> dict[str, Any] | None:
@@ -212,7 +219,9 @@ class Pipeline:
             self.metrics.cache.labels("semantic", "hit" if hit else "miss").inc()
             if hit:
                 ex.cache = "semantic"
-                ex.decisions.append({"guard": "cache", "decision": "semantic_hit", "similarity": round(hit.similarity, 4)})
+                ex.decisions.append(
+                    {"guard": "cache", "decision": "semantic_hit", "similarity": round(hit.similarity, 4)}
+                )
                 return hit.value
         return None
 
@@ -260,7 +269,9 @@ class Pipeline:
     async def finish(self, ex: Exchange) -> None:
         """The audit step and the end-of-request metrics (also for refused and failed requests)."""
         latency = time.perf_counter() - ex.started
-        self.ledger.add(ex.principal.tenant, ex.usage, cache_hit=ex.cache is not None) if ex.status < 400 else None
+        self.ledger.add(
+            ex.principal.tenant, ex.usage, cache_hit=ex.cache is not None
+        ) if ex.status < 400 else None
         self.metrics.requests.labels(ex.route, str(ex.status)).inc()
         self.metrics.server_duration.labels(ex.operation, ex.model, ex.error or "").observe(latency)
         if self.audit is None:
@@ -286,7 +297,17 @@ class Pipeline:
         await asyncio.shield(self.audit.append_async("request", meta, content))
         self.metrics.audit_records.labels("request").inc()
 
-    async def record(self, principal: Principal, route: str, operation: str, *, request: Any, response: Any, status: int = 200, model: str = "-") -> None:
+    async def record(
+        self,
+        principal: Principal,
+        route: str,
+        operation: str,
+        *,
+        request: Any,
+        response: Any,
+        status: int = 200,
+        model: str = "-",
+    ) -> None:
         """Audit a request that involves no model (tokenize, documents, audit reads)."""
         ex = Exchange(principal, route, operation, model, status=status)
         if self.record_content != "none":
@@ -325,7 +346,9 @@ class Pipeline:
                     error_type = exc.code
                     raise
                 finally:
-                    self.metrics.operation_duration.labels(job.operation, job.model, error_type).observe(time.perf_counter() - t0)
+                    self.metrics.operation_duration.labels(job.operation, job.model, error_type).observe(
+                        time.perf_counter() - t0
+                    )
                 texts = self._guard_output(ex, job, output.texts, guarded)
                 payload = output.build(texts)
                 self._cache_put(ex, job, guarded, payload)
@@ -340,7 +363,9 @@ class Pipeline:
         finally:
             await self.finish(ex)
 
-    async def prepare_stream(self, principal: Principal, route: str, job: Job) -> tuple[Exchange, list[str], dict[str, Any] | None]:
+    async def prepare_stream(
+        self, principal: Principal, route: str, job: Job
+    ) -> tuple[Exchange, list[str], dict[str, Any] | None]:
         """Input guard and cache lookup *before* the response starts, so refusals are plain 4xx."""
         ex = self._begin(principal, route, job)
         try:
@@ -387,7 +412,9 @@ class Pipeline:
                     finish_reason = "content_filter"
                     break
                 if first:
-                    self.metrics.ttft.labels(job.operation, job.model).observe(time.perf_counter() - ex.started)
+                    self.metrics.ttft.labels(job.operation, job.model).observe(
+                        time.perf_counter() - ex.started
+                    )
                     first = False
                 yield (ex.restore(text) if ex.restore else text), None
             if buf and not ex.withheld:
@@ -399,13 +426,17 @@ class Pipeline:
                     yield (ex.restore(text) if ex.restore else text), None
             if ex.withheld:
                 yield "\n" + WITHHELD_TEXT, None
-            self.metrics.operation_duration.labels(job.operation, job.model, "").observe(time.perf_counter() - t0)
+            self.metrics.operation_duration.labels(job.operation, job.model, "").observe(
+                time.perf_counter() - t0
+            )
             full = "".join(produced)
             prompt_tokens, completion_tokens, model = usage(full)
             self._account(ex, model or job.model, prompt_tokens, completion_tokens)
             self._content(ex, job, guarded, {"text": full, "finish_reason": finish_reason})
             if not ex.withheld:
-                self._cache_put(ex, job, guarded, {"stream_text": full, "usage": [prompt_tokens, completion_tokens]})
+                self._cache_put(
+                    ex, job, guarded, {"stream_text": full, "usage": [prompt_tokens, completion_tokens]}
+                )
         except BaseException as exc:
             self._fail(ex, exc)
             self._content(ex, job, guarded, {"text": "".join(produced), "partial": True})

@@ -110,7 +110,8 @@ class AskRequest(Strict):
     model: str | None = Field(default=None, description="small, large, auto, extractive, or a catalog name")
     k: int | None = Field(default=None, ge=1, le=50)
     groups: list[str] | None = Field(
-        default=None, description="Narrow the search to these of the key's groups (default: all of them and public)"
+        default=None,
+        description="Narrow the search to these of the key's groups (default: all of them and public)",
     )
 
 
@@ -119,7 +120,9 @@ class TaskRequest(Strict):
     model: str | None = None
     categories: list[str] | None = Field(default=None, description="triage: categories to choose from")
     labels: list[str] | None = Field(default=None, description="classify: the labels (required)")
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema", description="extract: JSON schema (required)")
+    schema_: dict[str, Any] | None = Field(
+        default=None, alias="schema", description="extract: JSON schema (required)"
+    )
     max_tokens: int | None = Field(default=None, ge=8, le=4096, description="summarize: token budget")
 
 

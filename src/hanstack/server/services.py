@@ -32,7 +32,9 @@ class FeatureUnavailableError(HanstackError):
 
 def _need(module: str, what: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise FeatureUnavailableError(f"{what} needs the package {module}, which this installation does not have")
+        raise FeatureUnavailableError(
+            f"{what} needs the package {module}, which this installation does not have"
+        )
 
 
 def _extra(gw: Gateway, name: str, make: Any) -> Any:
@@ -90,12 +92,20 @@ def tokenize(texts: list[str], tokenizer: str, with_tokens: bool) -> dict[str, A
     items = []
     for text in texts:
         ids = tok.encode(text)
-        item: dict[str, Any] = {"count": len(ids), "chars": len(text), "chars_per_token": round(len(text) / len(ids), 3) if ids else None}
+        item: dict[str, Any] = {
+            "count": len(ids),
+            "chars": len(text),
+            "chars_per_token": round(len(text) / len(ids), 3) if ids else None,
+        }
         if with_tokens:
             item["ids"] = list(ids)
             item["pieces"] = [tok.decode([i]) for i in ids]
         items.append(item)
-    return {"tokenizer": getattr(tok, "name", tokenizer), "vocab_size": getattr(tok, "vocab_size", None), "results": items}
+    return {
+        "tokenizer": getattr(tok, "name", tokenizer),
+        "vocab_size": getattr(tok, "vocab_size", None),
+        "results": items,
+    }
 
 
 def tokenizer_report() -> dict[str, Any]:
@@ -106,7 +116,12 @@ def tokenizer_report() -> dict[str, Any]:
     sample = "대한민국 헌법은 국민의 기본권을 보장하며, 모든 국민은 법 앞에 평등하다."
     rows = []
     for preset in list_presets():
-        row: dict[str, Any] = {"name": preset.name, "models": preset.models, "vocab_size": preset.vocab_size, "fast": preset.fast}
+        row: dict[str, Any] = {
+            "name": preset.name,
+            "models": preset.models,
+            "vocab_size": preset.vocab_size,
+            "fast": preset.fast,
+        }
         if preset.fast:
             try:
                 n = get_tokenizer(preset.name).count(sample)
@@ -127,11 +142,16 @@ def run_task(gw: Gateway, name: str, backend: Any, body: Any) -> Any:
         return tasks.triage(body.text, categories=body.categories, **common)
     if name == "classify":
         if not body.labels:
-            raise InvalidInputError("classify needs 'labels' (two or more)", hint='{"text": ..., "labels": ["a", "b"]}')
+            raise InvalidInputError(
+                "classify needs 'labels' (two or more)", hint='{"text": ..., "labels": ["a", "b"]}'
+            )
         return tasks.classify(body.text, body.labels, **common)
     if name == "extract":
         if not body.schema_:
-            raise InvalidInputError("extract needs 'schema' (a JSON schema object)", hint='{"text": ..., "schema": {"type": "object", ...}}')
+            raise InvalidInputError(
+                "extract needs 'schema' (a JSON schema object)",
+                hint='{"text": ..., "schema": {"type": "object", ...}}',
+            )
         return tasks.extract(body.text, body.schema_, **common)
     if name == "summarize":
         return tasks.summarize(body.text, budget_tokens=body.max_tokens or 120, **common)
@@ -178,8 +198,14 @@ class DocumentService:
         except HanstackError:
             docs = [d for d in self.list(tenant) if d["source"].endswith(name)]
             doc = docs[0] if docs else {"doc_id": doc_id}
-        return {**doc, "sha256": hashlib.sha256(data).hexdigest(), "chunks_written": report.chunks_written,
-                "status": "unchanged" if report.documents_unchanged else ("updated" if report.documents_updated else "new")}
+        return {
+            **doc,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "chunks_written": report.chunks_written,
+            "status": "unchanged"
+            if report.documents_unchanged
+            else ("updated" if report.documents_updated else "new"),
+        }
 
     def list(self, tenant: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -192,8 +218,14 @@ class DocumentService:
             if with_text:
                 out["text"] = self.registry.document_text(doc_id)
                 out["chunks"] = [
-                    {"chunk_id": c.chunk_id, "ordinal": c.ordinal, "char_start": c.provenance.char_start,
-                     "char_end": c.provenance.char_end, "section": c.provenance.section, "pages": c.provenance.pages}
+                    {
+                        "chunk_id": c.chunk_id,
+                        "ordinal": c.ordinal,
+                        "char_start": c.provenance.char_start,
+                        "char_end": c.provenance.char_end,
+                        "section": c.provenance.section,
+                        "pages": c.provenance.pages,
+                    }
                     for c in self.registry.chunks(doc_id)
                 ]
         return out
@@ -222,9 +254,17 @@ def _ingest_error(fail: Any) -> HanstackError:
 
 def _doc_dict(d: Any) -> dict[str, Any]:
     return {
-        "doc_id": d.doc_id, "title": d.title, "source": Path(d.source.split("#", 1)[0]).name + (("#" + d.source.split("#", 1)[1]) if "#" in d.source else ""),
-        "version": d.version, "ingested_at": d.ingested_at, "format": d.format, "size_bytes": d.size_bytes,
-        "chunk_count": d.chunk_count, "acl": list(d.acl), "trust": str(getattr(d.trust, "value", d.trust)),
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "source": Path(d.source.split("#", 1)[0]).name
+        + (("#" + d.source.split("#", 1)[1]) if "#" in d.source else ""),
+        "version": d.version,
+        "ingested_at": d.ingested_at,
+        "format": d.format,
+        "size_bytes": d.size_bytes,
+        "chunk_count": d.chunk_count,
+        "acl": list(d.acl),
+        "trust": str(getattr(d.trust, "value", d.trust)),
     }
 
 
@@ -249,7 +289,10 @@ def answerer(gw: Gateway) -> Any:
     try:
         from hanstack.answer import Answerer
     except ImportError as exc:
-        raise FeatureUnavailableError("/v1/ask needs hanstack.answer.Answerer, which is not available yet") from exc
+        raise FeatureUnavailableError(
+            "/v1/ask needs hanstack.answer.Answerer, which is not available yet"
+        ) from exc
+
     def make() -> Any:
         retriever = None
         store = _open_index(gw)

@@ -87,7 +87,11 @@ def _seed_ledger(ledger: UsageLedger, audit: AuditLog) -> None:
         u = meta.get("usage") or {}
         ledger.add(
             str(meta.get("tenant")),
-            Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)), float(u.get("cost_usd", 0.0))),
+            Usage(
+                int(u.get("prompt_tokens", 0)),
+                int(u.get("completion_tokens", 0)),
+                float(u.get("cost_usd", 0.0)),
+            ),
             cache_hit=bool(meta.get("cache")),
         )
 

@@ -22,7 +22,9 @@ def _since(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInputError(f"since={value!r} is not an ISO date or timestamp", hint="e.g. 2026-01-31 or 2026-01-31T09:00:00Z") from exc
+        raise InvalidInputError(
+            f"since={value!r} is not an ISO date or timestamp", hint="e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
+        ) from exc
     if dt.tzinfo is None:
         from datetime import UTC
 
@@ -40,12 +42,16 @@ async def audit_records(
     if gw.audit is None:
         raise NotFoundError("the audit log is disabled on this server")
     directory = gw.audit.directory
-    records = await gw.pipeline.in_thread(lambda: list(iter_export(directory, since=_since(since), tenant=who.tenant)))
+    records = await gw.pipeline.in_thread(
+        lambda: list(iter_export(directory, since=_since(since), tenant=who.tenant))
+    )
     records = records[-limit:][::-1]
     return {"object": "list", "tenant": who.tenant, "data": records}
 
 
-@router.get("/v1/audit/verify", summary="Verify the whole hash chain; details only for the caller's tenant (admin)")
+@router.get(
+    "/v1/audit/verify", summary="Verify the whole hash chain; details only for the caller's tenant (admin)"
+)
 async def audit_verify(who: Principal = Depends(admin), gw: Gateway = Depends(gateway)) -> Any:
     if gw.audit is None:
         raise NotFoundError("the audit log is disabled on this server")

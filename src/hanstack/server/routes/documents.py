@@ -32,9 +32,14 @@ async def upload(
     svc = await gw.pipeline.in_thread(services.documents, gw)
     doc = await gw.pipeline.in_thread(svc.ingest, who.tenant, file.filename or "upload", data, groups)
     gw.pipeline.forget_tenant(who.tenant)
-    await gw.pipeline.record(who, "/v1/documents", "documents.ingest",
-                             request={"filename": file.filename, "bytes": len(data), "acl": list(groups)},
-                             response={"doc_id": doc.get("doc_id"), "status": doc.get("status")}, status=201)
+    await gw.pipeline.record(
+        who,
+        "/v1/documents",
+        "documents.ingest",
+        request={"filename": file.filename, "bytes": len(data), "acl": list(groups)},
+        response={"doc_id": doc.get("doc_id"), "status": doc.get("status")},
+        status=201,
+    )
     return doc
 
 
@@ -42,30 +47,58 @@ async def upload(
 async def list_documents(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
     svc = await gw.pipeline.in_thread(services.documents, gw)
     docs = await gw.pipeline.in_thread(svc.list, who.tenant)
-    await gw.pipeline.record(who, "/v1/documents", "documents.list", request=None, response={"count": len(docs)})
+    await gw.pipeline.record(
+        who, "/v1/documents", "documents.list", request=None, response={"count": len(docs)}
+    )
     return {"object": "list", "data": docs}
 
 
 @router.get("/{doc_id}", summary="One document with its normalised text and chunk spans")
-async def get_document(doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+async def get_document(
+    doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> Any:
     svc = await gw.pipeline.in_thread(services.documents, gw)
     try:
         doc = await gw.pipeline.in_thread(lambda: svc.get(who.tenant, doc_id, with_text=True))
     except Exception:
-        await gw.pipeline.record(who, "/v1/documents/{doc_id}", "documents.get", request={"doc_id": doc_id}, response=None, status=404)
+        await gw.pipeline.record(
+            who,
+            "/v1/documents/{doc_id}",
+            "documents.get",
+            request={"doc_id": doc_id},
+            response=None,
+            status=404,
+        )
         raise
-    await gw.pipeline.record(who, "/v1/documents/{doc_id}", "documents.get", request={"doc_id": doc_id}, response={"chars": len(doc["text"])})
+    await gw.pipeline.record(
+        who,
+        "/v1/documents/{doc_id}",
+        "documents.get",
+        request={"doc_id": doc_id},
+        response={"chars": len(doc["text"])},
+    )
     return doc
 
 
 @router.delete("/{doc_id}", summary="Delete a document of the caller's tenant (and its index entries)")
-async def delete_document(doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+async def delete_document(
+    doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> Any:
     svc = await gw.pipeline.in_thread(services.documents, gw)
     try:
         out = await gw.pipeline.in_thread(svc.delete, who.tenant, doc_id)
         gw.pipeline.forget_tenant(who.tenant)
     except Exception:
-        await gw.pipeline.record(who, "/v1/documents/{doc_id}", "documents.delete", request={"doc_id": doc_id}, response=None, status=404)
+        await gw.pipeline.record(
+            who,
+            "/v1/documents/{doc_id}",
+            "documents.delete",
+            request={"doc_id": doc_id},
+            response=None,
+            status=404,
+        )
         raise
-    await gw.pipeline.record(who, "/v1/documents/{doc_id}", "documents.delete", request={"doc_id": doc_id}, response=out)
+    await gw.pipeline.record(
+        who, "/v1/documents/{doc_id}", "documents.delete", request={"doc_id": doc_id}, response=out
+    )
     return out

@@ -50,7 +50,9 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
     if req.groups is not None and not set(req.groups) <= set(allowed):
         from hanstack.errors import PermissionDeniedError
 
-        raise PermissionDeniedError("this key may not read some of the requested groups", hint=f"readable: {', '.join(allowed)}")
+        raise PermissionDeniedError(
+            "this key may not read some of the requested groups", hint=f"readable: {', '.join(allowed)}"
+        )
     groups = sorted(req.groups) if req.groups is not None else list(allowed)
     answerer = await p.in_thread(services.answerer, gw)
 
@@ -72,10 +74,17 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
 
         used = body.get("model") or {}
         tokens = body.get("tokens") or {}
-        return ModelOutput(texts, build, str(used.get("name") or model),
-                           int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0))
+        return ModelOutput(
+            texts,
+            build,
+            str(used.get("name") or model),
+            int(tokens.get("prompt_tokens") or 0),
+            int(tokens.get("completion_tokens") or 0),
+        )
 
-    job = Job("ask", model, [req.question], call, params={"k": req.k, "groups": groups}, question=req.question)
+    job = Job(
+        "ask", model, [req.question], call, params={"k": req.k, "groups": groups}, question=req.question
+    )
     body, ex = await p.run(who, "/v1/ask", job)
     body = dict(body)
     body["cache"] = ex.cache
@@ -87,7 +96,9 @@ TaskName = Literal["triage", "extract", "classify", "summarize"]
 
 
 @router.post("/tasks/{name}", summary="Structured Korean task: triage, extract, classify or summarize")
-async def run_task(name: TaskName, req: TaskRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+async def run_task(
+    name: TaskName, req: TaskRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> Any:
     p = gw.pipeline
     model = req.model or gw.settings.models.default_tier
     backend = gw.backends.cached(model) or await p.in_thread(gw.backends.get, model)
@@ -102,9 +113,14 @@ async def run_task(name: TaskName, req: TaskRequest, who: Principal = Depends(pr
         pt, ct = (chat.prompt_tokens, chat.completion_tokens) if chat is not None else (0, 0)
 
         def build(out: list[str]) -> dict[str, Any]:
-            return {"task": name, "model": result.model, "result": _replace_leaves(value, out),
-                    "attempts": len(result.attempts), "truncated_input": result.truncated_input,
-                    "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}}
+            return {
+                "task": name,
+                "model": result.model,
+                "result": _replace_leaves(value, out),
+                "attempts": len(result.attempts),
+                "truncated_input": result.truncated_input,
+                "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
+            }
 
         return ModelOutput(texts, build, result.model or model, pt, ct)
 
@@ -114,11 +130,18 @@ async def run_task(name: TaskName, req: TaskRequest, who: Principal = Depends(pr
 
 
 @router.post("/tokenize", summary="Count (and optionally list) tokens with a real model tokenizer")
-async def tokenize(req: TokenizeRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+async def tokenize(
+    req: TokenizeRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> Any:
     texts = [req.text] if isinstance(req.text, str) else req.text
     body = await gw.pipeline.in_thread(services.tokenize, texts, req.tokenizer, req.tokens)
-    await gw.pipeline.record(who, "/v1/tokenize", "tokenize", request={"tokenizer": req.tokenizer, "texts": len(texts)},
-                             response={"counts": [r["count"] for r in body["results"]]})
+    await gw.pipeline.record(
+        who,
+        "/v1/tokenize",
+        "tokenize",
+        request={"tokenizer": req.tokenizer, "texts": len(texts)},
+        response={"counts": [r["count"] for r in body["results"]]},
+    )
     return body
 
 
@@ -130,5 +153,11 @@ async def tokenizer_report(who: Principal = Depends(principal), gw: Gateway = De
 @router.get("/usage", response_model=UsageResponse, summary="Usage and cost of the caller's tenant")
 async def usage(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> UsageResponse:
     t = gw.ledger.totals(who.tenant)
-    return UsageResponse(tenant=who.tenant, requests=t.requests, prompt_tokens=t.prompt_tokens,
-                         completion_tokens=t.completion_tokens, cost_usd=round(t.cost_usd, 8), cache_hits=t.cache_hits)
+    return UsageResponse(
+        tenant=who.tenant,
+        requests=t.requests,
+        prompt_tokens=t.prompt_tokens,
+        completion_tokens=t.completion_tokens,
+        cost_usd=round(t.cost_usd, 8),
+        cache_hits=t.cache_hits,
+    )

@@ -33,7 +33,10 @@ def _json_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
     if rf.type == "json_object":
         return {"type": "object"}
     if rf.json_schema is None or not rf.json_schema.schema_:
-        raise InvalidInputError("response_format json_schema needs a 'schema'", hint='{"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}')
+        raise InvalidInputError(
+            "response_format json_schema needs a 'schema'",
+            hint='{"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}',
+        )
     return rf.json_schema.schema_
 
 
@@ -53,7 +56,8 @@ def _token_budget(gw: Gateway, backend: Any, texts: list[str], requested: int | 
     limit = gw.settings.server.max_tokens_per_request
     if requested is not None and requested > limit:
         raise InvalidInputError(
-            f"max_tokens {requested} is above this server's limit of {limit} tokens per request", hint="ask for fewer tokens"
+            f"max_tokens {requested} is above this server's limit of {limit} tokens per request",
+            hint="ask for fewer tokens",
         )
     from hanstack.llm.openai_compat import estimate_tokens
 
@@ -91,7 +95,13 @@ async def chat_completions(
         for m, text in zip(req.messages, guarded, strict=True):
             role = "system" if m.role == "developer" else m.role
             calls = tuple(
-                ToolCall(tc.id, tc.function.name, tc.function.arguments if isinstance(tc.function.arguments, str) else json.dumps(tc.function.arguments, ensure_ascii=False))
+                ToolCall(
+                    tc.id,
+                    tc.function.name,
+                    tc.function.arguments
+                    if isinstance(tc.function.arguments, str)
+                    else json.dumps(tc.function.arguments, ensure_ascii=False),
+                )
                 for tc in m.tool_calls or ()
             )
             out.append(ChatMessage(role, text, name=m.name, tool_call_id=m.tool_call_id, tool_calls=calls))
@@ -104,15 +114,27 @@ async def chat_completions(
         return out
 
     params = {
-        "max_tokens": max_tokens, "temperature": temperature, "stop": stop, "schema": schema, "tools": tools,
-        "roles": [m.role for m in req.messages], "stream": req.stream,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "stop": stop,
+        "schema": schema,
+        "tools": tools,
+        "roles": [m.role for m in req.messages],
+        "stream": req.stream,
     }
     cid, created = _completion_id(), int(time.time())
     streaming = req.stream and not tools
 
     async def call(guarded: list[str]) -> ModelOutput:
         result = await p.in_thread(
-            lambda: backend.chat(messages(guarded), max_tokens=max_tokens, temperature=temperature, stop=stop, json_schema=schema, tools=tools)
+            lambda: backend.chat(
+                messages(guarded),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=stop,
+                json_schema=schema,
+                tools=tools,
+            )
         )
 
         def build(out_texts: list[str]) -> dict[str, Any]:
@@ -123,10 +145,16 @@ async def chat_completions(
                 message["content"] = out_texts[0] or None
                 finish = "tool_calls"
             return {
-                "id": cid, "object": "chat.completion", "created": created, "model": req.model,
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": req.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-                "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                          "total_tokens": result.prompt_tokens + result.completion_tokens},
+                "usage": {
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": result.completion_tokens,
+                    "total_tokens": result.prompt_tokens + result.completion_tokens,
+                },
             }
 
         return ModelOutput([result.text], build, req.model, result.prompt_tokens, result.completion_tokens)
@@ -142,14 +170,21 @@ async def chat_completions(
         return body
     if not streaming:  # tools with stream=true: run once, send the result as SSE chunks
         body, ex = await p.run(who, "/v1/chat/completions", job)
-        return StreamingResponse(_replay(body, include_usage=_wants_usage(req)), media_type="text/event-stream")
+        return StreamingResponse(
+            _replay(body, include_usage=_wants_usage(req)), media_type="text/event-stream"
+        )
 
     ex, guarded, cached = await p.prepare_stream(who, "/v1/chat/completions", job)
     include_usage = _wants_usage(req)
 
     def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> str:
-        body: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model,
-                                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        body: dict[str, Any] = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": req.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
         if usage is not None:
             body["choices"] = []
             body["usage"] = usage
@@ -172,7 +207,14 @@ async def chat_completions(
             return
         result = ChatResult(text="")
         deltas = p.iterate_in_thread(
-            lambda: backend.stream(messages(guarded), max_tokens=max_tokens, temperature=temperature, stop=stop, json_schema=schema, result=result)
+            lambda: backend.stream(
+                messages(guarded),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=stop,
+                json_schema=schema,
+                result=result,
+            )
         )
 
         def usage_of(full: str) -> tuple[int, int, str]:
@@ -190,7 +232,11 @@ async def chat_completions(
             yield chunk({}, usage={"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct})
         yield "data: [DONE]\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _wants_usage(req: ChatCompletionRequest) -> bool:
@@ -199,19 +245,38 @@ def _wants_usage(req: ChatCompletionRequest) -> bool:
 
 async def _replay(body: dict[str, Any], *, include_usage: bool) -> AsyncIterator[str]:
     choice = body["choices"][0]
-    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
+    base = {
+        "id": body["id"],
+        "object": "chat.completion.chunk",
+        "created": body["created"],
+        "model": body["model"],
+    }
     delta = dict(choice["message"])
     if delta.get("tool_calls"):
         delta["tool_calls"] = [{"index": i, **tc} for i, tc in enumerate(delta["tool_calls"])]
-    yield "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}, ensure_ascii=False) + "\n\n"
-    yield "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]}) + "\n\n"
+    yield (
+        "data: "
+        + json.dumps(
+            {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}, ensure_ascii=False
+        )
+        + "\n\n"
+    )
+    yield (
+        "data: "
+        + json.dumps(
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]}
+        )
+        + "\n\n"
+    )
     if include_usage:
         yield "data: " + json.dumps({**base, "choices": [], "usage": body["usage"]}) + "\n\n"
     yield "data: [DONE]\n\n"
 
 
 @router.post("/embeddings", summary="Embeddings (OpenAI-compatible; float or base64)")
-async def embeddings(req: EmbeddingsRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
+async def embeddings(
+    req: EmbeddingsRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> Any:
     texts = [req.input] if isinstance(req.input, str) else list(req.input)
     if not texts or any(not isinstance(t, str) for t in texts):
         raise InvalidInputError("input must be a non-empty string or list of strings")
@@ -223,23 +288,42 @@ async def embeddings(req: EmbeddingsRequest, who: Principal = Depends(principal)
         vectors, tokens = await p.in_thread(services.embed_texts, gw, req.model, inputs)
         if req.dimensions is not None:
             if req.dimensions > vectors.shape[1]:
-                raise InvalidInputError(f"dimensions {req.dimensions} is above the model's {vectors.shape[1]}")
+                raise InvalidInputError(
+                    f"dimensions {req.dimensions} is above the model's {vectors.shape[1]}"
+                )
             vectors = vectors[:, : req.dimensions]
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
         def build(_: list[str]) -> dict[str, Any]:
             data = []
             for i, v in enumerate(vectors):
-                emb: Any = base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if req.encoding_format == "base64" else [float(x) for x in v]
+                emb: Any = (
+                    base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
+                    if req.encoding_format == "base64"
+                    else [float(x) for x in v]
+                )
                 data.append({"object": "embedding", "index": i, "embedding": emb})
-            return {"object": "list", "data": data, "model": req.model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+            return {
+                "object": "list",
+                "data": data,
+                "model": req.model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
 
         return ModelOutput([], build, req.model, tokens, 0)
 
     # Embeddings are not guarded (redacting would change the vectors) and their content is not
     # recorded beyond what record_content allows; they are audited like every request.
-    job = Job("embeddings", req.model, texts, call, params={"dimensions": req.dimensions, "format": req.encoding_format},
-              guard_input=False, guard_output=False, user=req.user)
+    job = Job(
+        "embeddings",
+        req.model,
+        texts,
+        call,
+        params={"dimensions": req.dimensions, "format": req.encoding_format},
+        guard_input=False,
+        guard_output=False,
+        user=req.user,
+    )
     body, _ = await p.run(who, "/v1/embeddings", job)
     return body
 
@@ -247,11 +331,18 @@ async def embeddings(req: EmbeddingsRequest, who: Principal = Depends(principal)
 @router.get("/models", summary="Models this gateway can serve")
 async def list_models(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> dict[str, Any]:
     names = gw.backends.list_models() + services.embedding_models(gw)
-    return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "hanstack"} for n in dict.fromkeys(names)]}
+    return {
+        "object": "list",
+        "data": [
+            {"id": n, "object": "model", "created": 0, "owned_by": "hanstack"} for n in dict.fromkeys(names)
+        ],
+    }
 
 
 @router.get("/models/{model_id}", summary="One model")
-async def get_model(model_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> dict[str, Any]:
+async def get_model(
+    model_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+) -> dict[str, Any]:
     from hanstack.errors import NotFoundError
 
     if model_id not in gw.backends.list_models() + services.embedding_models(gw):
