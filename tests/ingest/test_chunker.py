@@ -147,3 +147,25 @@ def test_terms_come_from_the_same_analysis(kiwi: KiwiAnalyzer, count_tokens) -> 
     doc = assemble([Block("모든 국민은 법 앞에 평등하다.")])
     (only,) = chunk(doc, kiwi, count_tokens)
     assert {"국민", "법", "평등"} <= set(only.terms)
+
+
+def test_hard_wrapped_lines_are_rejoined() -> None:
+    from hanstack.ingest.chunker import unwrap_lines
+
+    blocks = [
+        Block("제안이유 및 주요내용"),
+        Block("초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요"),
+        Block("한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 육아휴직을 할"),
+        Block("수 있을 것임."),
+        Block("② 다음 항은 따로 시작한다"),
+        Block("배송이 너무 늦어서 정말 답답하고 화가 나네요"),
+        Block("다음 문장"),
+    ]
+    out = [b.text for b in unwrap_lines(blocks)]
+    assert out == [
+        "제안이유 및 주요내용",
+        "초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요\n한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 육아휴직을 할\n수 있을 것임.",
+        "② 다음 항은 따로 시작한다",
+        "배송이 너무 늦어서 정말 답답하고 화가 나네요",
+        "다음 문장",
+    ]

@@ -16,6 +16,7 @@ The chunker is pure: it takes the normalised document text, its segments and the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,8 +45,44 @@ class AssembledDocument:
     segments: tuple[Segment, ...]
 
 
+# Sentence-final punctuation, or a final ending (-다, -음/-함/-임 of official style, -요 of polite
+# speech but not the 요 of nouns such as 필요/중요).
+_SENTENCE_END = re.compile(
+    r"(?:[.?!。…:;]|(?:[다음함임됨까죠]|[어아에예해세까네지데래게되와워봐줘]요)\.?)[\"'”’)\]]*$"
+)
+WRAP_MIN_CHARS = 20
+
+
+def unwrap_lines(blocks: Sequence[Block]) -> list[Block]:
+    """Rejoin paragraphs that a fixed-width export hard-wrapped mid-sentence.
+
+    Legacy Korean text (HWP→TXT exports, bills, some PDF text layers) breaks lines at a fixed width,
+    often inside a word (``…보살핌이 필요`` / ``한 나이이나``). Sentence splitting and quoting need the
+    sentence whole, so a paragraph that does not end a sentence is joined with the next one (by a
+    newline, which keeps the text faithful) unless the next one opens a structural unit.
+    """
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.kind == block.kind == "paragraph"
+            and prev.heading_level == block.heading_level == 0
+            and prev.page == block.page
+            and len(prev.text.rstrip().rsplit("\n", 1)[-1]) >= WRAP_MIN_CHARS
+            and not _SENTENCE_END.search(prev.text.rstrip())
+            and block.text.strip()
+            and detect_marker(block.text) is None
+        ):
+            out[-1] = Block(prev.text.rstrip() + "\n" + block.text.strip(), prev.page, 0, prev.kind)
+        else:
+            out.append(block)
+    return out
+
+
 def assemble(blocks: Sequence[Block]) -> AssembledDocument:
     """Normalise blocks, join them into the document text and cut them into segments."""
+    blocks = unwrap_lines(blocks)
     parts: list[str] = []
     segments: list[Segment] = []
     cursor = 0

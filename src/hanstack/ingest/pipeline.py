@@ -472,9 +472,12 @@ def _sha256_file(path: Path) -> str:
 
 
 def _title_from(pending: _Pending) -> str | None:
-    if pending.path is not None:
-        return pending.path.stem
-    return None
+    """No title in the file's metadata: its first short line (대한민국헌법), else the file name."""
+    text = pending.assembled.text if pending.assembled else ""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    if 0 < len(first) <= 80:
+        return first
+    return pending.path.stem if pending.path is not None else None
 
 
 def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:

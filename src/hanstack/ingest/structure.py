@@ -61,7 +61,7 @@ def detect_marker(segment: str) -> Marker | None:
         rest = segment[m.end(1) :]
         if rest[:1] and rest[:1] not in " \t\n(①②③④⑤⑥⑦⑧⑨⑩" and not rest.startswith("의"):
             return None  # 제10조에, 제3장은 ... : a reference, not a heading
-        label = re.sub(r"\s+", "", unit) + (re.sub(r"\s+", "", m.group(3)) if m.group(3) else "")
+        label = re.sub(r"\s+", "", unit) + (m.group(3).strip() if m.group(3) else "")
         level = _UNIT_LEVEL[m.group(2)]
         first_line = segment.strip().split("\n", 1)[0]
         return Marker(level, label, first_line.strip())
