@@ -34,7 +34,7 @@ class ThreadServer:
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # start-up warms the guard models
         while not self.server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")

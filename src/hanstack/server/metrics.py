@@ -120,7 +120,10 @@ class HttpMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from hanstack.server.pipeline import REQUEST_START
+
         start = time.perf_counter()
+        REQUEST_START.set(start)
         status = 500
 
         async def send_wrapper(message: dict[str, Any]) -> None:

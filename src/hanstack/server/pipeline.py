@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,14 @@ from hanstack.server.guards import WITHHELD_TEXT, GuardStage, InputVerdict
 from hanstack.server.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+
+REQUEST_START: ContextVar[float | None] = ContextVar("hanstack_request_start", default=None)
+"""Set by the HTTP middleware when a request arrives: audit latencies count from there."""
+
+
+def _request_start() -> float:
+    return REQUEST_START.get() or time.perf_counter()
 
 
 class UpstreamTimeoutError(ModelError):
@@ -79,7 +88,7 @@ class Exchange:
     operation: str
     model: str
     request_id: str = field(default_factory=lambda: "req-" + secrets.token_hex(8))
-    started: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=_request_start)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     subjects: list[str] = field(default_factory=list)
     cache: str | None = None

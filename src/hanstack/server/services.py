@@ -252,6 +252,14 @@ def _ingest_error(fail: Any) -> HanstackError:
         return errors.IngestError(fail.message, hint=fail.hint)
 
 
+def public_paths(gw: Gateway, tenant: str, value: Any) -> Any:
+    """Uploaded files' server paths shown as the uploaded name (no server layout leaks to callers)."""
+    from hanstack.server.pipeline import deep_map
+
+    prefix = str((gw.settings.home / "uploads" / tenant).resolve()) + "/"
+    return deep_map(value, lambda s: s.replace(prefix, "") if prefix in s else s)
+
+
 def _doc_dict(d: Any) -> dict[str, Any]:
     return {
         "doc_id": d.doc_id,

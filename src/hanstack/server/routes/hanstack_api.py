@@ -60,7 +60,7 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
         answer = await p.in_thread(
             lambda: answerer.ask(guarded[0], tenant=who.tenant, groups=groups, model=model, k=req.k)
         )
-        body = answer.model_dump(mode="json")
+        body = services.public_paths(gw, who.tenant, answer.model_dump(mode="json"))
         # The output guard sees the generated text only: sources and quotes are the tenant's own
         # documents, verbatim, and their character spans must stay exact.
         claims = [c for key in ("claims", "removed_claims") for c in body.get(key) or []]
