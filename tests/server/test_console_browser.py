@@ -17,13 +17,22 @@ from tests.server.test_tenancy import DOC
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
 ]
 
 
@@ -41,7 +50,11 @@ def test_console_ask_documents_audit_tokens(tmp_path: Path, echo_url: str) -> No
     profile = tmp_path / "chromium-profile"
     with ThreadServer(app) as srv, sync_api.sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), args=ARGS, headless=True, locale="ko-KR",
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=ARGS,
+            headless=True,
+            locale="ko-KR",
             viewport={"width": 1280, "height": 900},
         )
         try:
@@ -85,7 +98,9 @@ def test_console_ask_documents_audit_tokens(tmp_path: Path, echo_url: str) -> No
 
             # tokenizer report (present when hanstack.tokenizers is installed)
             page.click("nav button[data-tab=tokens]")
-            page.wait_for_selector("#tokens-report table, #tokens-report:has-text('없습니다')", timeout=60_000)
+            page.wait_for_selector(
+                "#tokens-report table, #tokens-report:has-text('없습니다')", timeout=60_000
+            )
             page.screenshot(path=str(ARTIFACTS / "console_tokens.png"), full_page=True)
             assert not errors, errors
         finally:
