@@ -79,6 +79,8 @@ class Job:
     user: str | None = None
     canary: str | None = None
     """A secret marker the route put into the system prompt; an output containing it is withheld."""
+    request_id: str = field(default_factory=lambda: "req-" + secrets.token_hex(8))
+    """Also the audit record's ``request_id``; routes derive response ids from it."""
 
 
 @dataclass
@@ -325,7 +327,9 @@ class Pipeline:
 
     # --- the whole flow -------------------------------------------------------------------------
     def _begin(self, principal: Principal, route: str, job: Job) -> Exchange:
-        ex = Exchange(principal, route, job.operation, job.model, canary=job.canary)
+        ex = Exchange(
+            principal, route, job.operation, job.model, request_id=job.request_id, canary=job.canary
+        )
         if job.user:
             ex.subjects.append(job.user)
         return ex

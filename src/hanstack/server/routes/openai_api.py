@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 
 from hanstack.auth import Principal
@@ -38,12 +39,6 @@ def _json_schema(req: ChatCompletionRequest) -> dict[str, Any] | None:
             hint='{"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}',
         )
     return rf.json_schema.schema_
-
-
-def _completion_id() -> str:
-    import secrets
-
-    return "chatcmpl-" + secrets.token_hex(12)
 
 
 def _token_budget(gw: Gateway, backend: Any, texts: list[str], requested: int | None) -> int:
@@ -75,7 +70,10 @@ def _token_budget(gw: Gateway, backend: Any, texts: list[str], requested: int | 
 
 @router.post("/chat/completions", summary="Chat completion (OpenAI-compatible; stream=true for SSE)")
 async def chat_completions(
-    req: ChatCompletionRequest, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
+    req: ChatCompletionRequest,
+    response: Response,
+    who: Principal = Depends(principal),
+    gw: Gateway = Depends(gateway),
 ) -> Any:
     from hanstack.llm import ChatMessage, ToolCall
 
@@ -122,7 +120,9 @@ async def chat_completions(
         "roles": [m.role for m in req.messages],
         "stream": req.stream,
     }
-    cid, created = _completion_id(), int(time.time())
+    request_id = "req-" + secrets.token_hex(8)
+    cid, created = "chatcmpl-" + request_id[4:], int(time.time())
+    response.headers["x-request-id"] = request_id
     streaming = req.stream and not tools
 
     async def call(guarded: list[str]) -> ModelOutput:
@@ -160,7 +160,17 @@ async def chat_completions(
         return ModelOutput([result.text], build, req.model, result.prompt_tokens, result.completion_tokens)
 
     sources = ["tool" if m.role == "tool" else "user" for m in req.messages]
-    job = Job("chat", req.model, texts, call, params=params, user=req.user, canary=canary, sources=sources)
+    job = Job(
+        "chat",
+        req.model,
+        texts,
+        call,
+        params=params,
+        user=req.user,
+        canary=canary,
+        sources=sources,
+        request_id=request_id,
+    )
     if not req.stream:
         body, ex = await p.run(who, "/v1/chat/completions", job)
         if ex.withheld:
@@ -171,7 +181,9 @@ async def chat_completions(
     if not streaming:  # tools with stream=true: run once, send the result as SSE chunks
         body, ex = await p.run(who, "/v1/chat/completions", job)
         return StreamingResponse(
-            _replay(body, include_usage=_wants_usage(req)), media_type="text/event-stream"
+            _replay(body, include_usage=_wants_usage(req)),
+            media_type="text/event-stream",
+            headers={"x-request-id": request_id},
         )
 
     ex, guarded, cached = await p.prepare_stream(who, "/v1/chat/completions", job)
@@ -235,7 +247,7 @@ async def chat_completions(
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "x-request-id": request_id},
     )
 
 
