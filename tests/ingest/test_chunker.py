@@ -169,3 +169,11 @@ def test_hard_wrapped_lines_are_rejoined() -> None:
         "배송이 너무 늦어서 정말 답답하고 화가 나네요",
         "다음 문장",
     ]
+
+
+def test_supplementary_provisions_restart_the_path(kiwi: KiwiAnalyzer, count_tokens) -> None:
+    doc = assemble(constitution_blocks())
+    chunks = chunk(doc, kiwi, count_tokens, budget_tokens=400, overlap_tokens=0)
+    last = chunks[-1]
+    assert last.section_path[0] == "부칙", last.section_path
+    assert detect_marker("부칙에 따라 정한다") is None

@@ -31,12 +31,17 @@ _UNIT_LEVEL = {"편": Level.PYEON, "장": Level.JANG, "절": Level.JEOL, "관": 
 
 # 제10조, 제10조의2, 제 10 조(목적) ... at the start of a line.
 _UNIT = re.compile(r"^\s*(제\s*\d+\s*([편장절관조])(?:\s*의\s*\d+)?)(\s*\([^)\n]{1,40}\))?")
+# 부칙 (supplementary provisions) restarts article numbering: a top-level division of its own.
+# Exports decorate it (``펼침 부칙 <헌법 제10호, 1987.10.29.> 부칙보기``, ``부      칙``).
+_BUCHIK = re.compile(r"^\s*(?:펼침\s+)?부\s*칙(?:\s*<[^>\n]{0,60}>)?(?:\s*부칙보기)?\s*$")
 _HANG = re.compile(rf"^\s*([{_CIRCLED}])")
 _HO = re.compile(r"^\s*(\d{1,2})\.\s+(?=\S)")
 _MOK = re.compile(r"^\s*([가나다라마바사아자차카타파하])\.\s+(?=\S)")
 
 # Where a block should be cut so that each marker starts its own segment.
-SEGMENT_START = re.compile(rf"(?m)^(?=[ \t]*(?:제\s*\d+\s*[편장절관조](?![가-힣])|[{_CIRCLED}]))")
+SEGMENT_START = re.compile(
+    rf"(?m)^(?=[ \t]*(?:제\s*\d+\s*[편장절관조](?![가-힣])|[{_CIRCLED}]|(?:펼침\s+)?부\s*칙\s*(?:<|$)))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,9 @@ def detect_marker(segment: str) -> Marker | None:
     (``제10조에 따라``) is not a marker: only a 조 that opens the line counts, and it must not be
     followed directly by a particle.
     """
+    first_line = segment.strip().split("\n", 1)[0]
+    if _BUCHIK.match(first_line):
+        return Marker(Level.PYEON, "부칙", "부칙")
     m = _UNIT.match(segment)
     if m:
         unit = m.group(1)
@@ -63,7 +71,6 @@ def detect_marker(segment: str) -> Marker | None:
             return None  # 제10조에, 제3장은 ... : a reference, not a heading
         label = re.sub(r"\s+", "", unit) + (m.group(3).strip() if m.group(3) else "")
         level = _UNIT_LEVEL[m.group(2)]
-        first_line = segment.strip().split("\n", 1)[0]
         return Marker(level, label, first_line.strip())
     m = _HANG.match(segment)
     if m:
