@@ -205,6 +205,8 @@ def test_torn_last_line_is_moved_aside(tmp_path: Path) -> None:
     _fill(tmp_path, 2).close()
     with (tmp_path / LOG_NAME).open("ab") as fh:
         fh.write(b'{"seq": 3, "ts": "half')
+    before = verify_log(tmp_path)
+    assert before.ok and before.torn_tail  # an unacknowledged half-write is not tampering
     seq, _, _ = read_tail(tmp_path / LOG_NAME)
     assert seq == 2
     assert (tmp_path / (LOG_NAME + ".torn")).exists()

@@ -47,6 +47,9 @@ class VerifyReport:
     checkpoint: dict[str, Any] | None
     problems: list[Problem] = field(default_factory=list)
     macs_checked: bool = False
+    torn_tail: bool = False
+    """The file ends in an incomplete line: a write cut by a crash, never acknowledged (the writer
+    moves it aside to ``audit.jsonl.torn`` when it next opens the log). Not a verification failure."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class VerifyReport:
             "checkpoint": self.checkpoint,
             "macs_checked": self.macs_checked,
             "problems": [p.__dict__ for p in self.problems],
+            "torn_tail": self.torn_tail,
         }
 
 
@@ -79,7 +83,10 @@ def verify_log(
         if len(problems) < max_problems:
             problems.append(Problem(line, seq, msg))
 
+    torn_line = _torn_line(path)
     for lineno, rec, _raw in iter_records(path):
+        if lineno == torn_line:
+            continue
         if rec is None or any(k not in rec for k in REQUIRED):
             bad(lineno, None, "unreadable or incomplete record")
             continue
@@ -148,4 +155,21 @@ def verify_log(
         checkpoint=checkpoint,
         problems=problems,
         macs_checked=key is not None,
+        torn_tail=torn_line is not None,
     )
+
+
+def _torn_line(path: Path) -> int | None:
+    """The number of the last line when the file does not end with a newline."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            if fh.tell() == 0:
+                return None
+            fh.seek(-1, 2)
+            if fh.read(1) == b"\n":
+                return None
+            fh.seek(0)
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return None
