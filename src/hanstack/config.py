@@ -104,7 +104,7 @@ class ModelSettings(BaseModel):
     """Where GGUF files live; default ``<workspace>/models``."""
     n_ctx: int = Field(default=4096, ge=256)
     n_threads: int = Field(default=0, ge=0)
-    """0 means all cores."""
+    """0: one thread less than the usable cores (see hanstack.llm.llamacpp.default_threads)."""
     endpoints: dict[str, str] = Field(default_factory=dict)
     """Named OpenAI-compatible endpoints (vLLM, SGLang, llama.cpp server, Ollama): name -> base URL."""
 
@@ -257,7 +257,7 @@ def _env_values() -> dict[str, Any]:
     for name, value in os.environ.items():
         if not name.startswith("HANSTACK_") or name in _NOT_SETTINGS:
             continue
-        parts = name[len("HANSTACK_"):].lower().split("__")
+        parts = name[len("HANSTACK_") :].lower().split("__")
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})

@@ -56,29 +56,30 @@ def test_register_endpoint_and_list(workspace, capsys) -> None:
     assert code == 2 and "exactly one" in err
 
 
-@pytest.mark.model
-def test_triage_and_classify_cli_on_tiny(workspace, capsys, tiny_model_path: Path) -> None:
-    code, out, err = run(
-        capsys,
-        "triage",
-        "--model",
-        "tiny-test",
-        "--no-escalate",
-        "--json",
-        "요금이 두 번 청구됐어요. 환불해 주세요.",
-    )
+def test_triage_cli_json_keeps_korean(workspace, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.llm.fakes import ScriptedBackend
+
+    reply = {
+        "intent": "이중 청구 환불 요청",
+        "category": "billing",
+        "urgency": "medium",
+        "sentiment": "negative",
+        "summary": "요금이 두 번 청구되어 환불을 원함",
+        "requested_actions": ["환불"],
+        "needs_human": False,
+    }
+    be = ScriptedBackend("small-test", "small", [json.dumps(reply)])  # ASCII-escaped JSON from the "model"
+    monkeypatch.setattr("hanstack.llm.get_backend", lambda settings, model=None: be)
+    code, out, err = run(capsys, "triage", "--json", "요금이 두 번 청구됐어요. 환불해 주세요.")
     assert code == 0, err
-    assert "\\u" not in out
-    data = json.loads(out)
-    assert {
-        "intent",
-        "category",
-        "urgency",
-        "sentiment",
-        "summary",
-        "requested_actions",
-        "needs_human",
-    } <= set(data["result"])
+    assert "\\u" not in out and "환불" in out
+    assert json.loads(out)["result"] == reply
+    code, _, err = run(capsys, "triage", "--no-escalate", "요금이 두 번 청구됐어요.")  # the script is used up
+    assert code == 1 and "no valid output" in err
+
+
+@pytest.mark.model
+def test_classify_cli_on_tiny(workspace, capsys, tiny_model_path: Path) -> None:
     code, out, err = run(
         capsys, "classify", "--model", "tiny-test", "--labels", "칭찬,불만", "--json", "최고예요"
     )

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hanstack.errors import InvalidInputError
 from hanstack.tasks import (
@@ -103,15 +103,16 @@ def test_classify_extract_summarize_on_tiny_model(tiny) -> None:
     assert classify("상담원이 정말 친절했어요", labels, backend=tiny, escalate=False).value.label in labels
 
     class Contact(BaseModel):
-        name: str | None = None
-        phone: str | None = None
+        name: str = Field(max_length=10)
+        phone: str = Field(max_length=15)
 
     out = extract("담당자: 홍길동, 연락처 010-1234-5678", Contact, backend=tiny, escalate=False)
     assert isinstance(out.value, Contact)
     s = summarize(
         "서울시는 내년부터 대중교통 요금을 인상한다. 시민 반발이 예상된다. " * 3,
-        budget_tokens=40,
+        budget_tokens=30,
+        max_bullets=2,
         backend=tiny,
         escalate=False,
     )
-    assert s.value.tokens <= 40 and tiny.count_tokens("\n".join(s.value.bullets)) == s.value.tokens
+    assert s.value.tokens <= 30 and tiny.count_tokens("\n".join(s.value.bullets)) == s.value.tokens

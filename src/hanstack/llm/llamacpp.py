@@ -16,6 +16,7 @@ llama.cpp contexts are not thread-safe: one lock per loaded model serialises cal
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -122,7 +123,20 @@ def _grammar(schema_json: str) -> Any:
 
 
 def default_threads(n: int = 0) -> int:
-    return n if n > 0 else max(1, os.cpu_count() or 1)
+    """``models.n_threads``, or for 0 one thread less than the cores this process may use.
+
+    llama.cpp's worker threads spin on barriers: when every core is asked for and anything else is
+    running (an embedder, a second request, a test suite), decoding slows down by an order of
+    magnitude (measured here: 0.5 vs 5-6 tok/s for the tiny model on 2 busy cores). Leaving one
+    core free costs some peak speed on an idle machine and avoids that cliff.
+    """
+    if n > 0:
+        return n
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
 
 
 class LlamaCppBackend:
@@ -148,6 +162,9 @@ class LlamaCppBackend:
         self._template_src = template
         self._formatter = self._make_formatter(template)
         self._template_knows_tools = "tools" in template
+        llama_cpp = _import_llama()
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self._pieces: dict[int, bytes] = {}
         self.info = ModelInfo(
             name=name, kind="llamacpp", tier=tier, context_length=self.n_ctx, family=family, path=str(path)
         )
@@ -192,7 +209,19 @@ class LlamaCppBackend:
 
     def token_piece(self, token: int) -> bytes:
         """The raw bytes of one token (may be part of a UTF-8 character)."""
-        return bytes(self.llm._model.token_to_piece(token, special=False))
+        piece = self._pieces.get(token)
+        if piece is None:
+            llama_cpp = _import_llama()
+            size = 64
+            buf = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            if n < 0:
+                size = -n
+                buf = ctypes.create_string_buffer(size)
+                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            piece = buf.raw[: max(n, 0)]
+            self._pieces[token] = piece
+        return piece
 
     # --- generation ---------------------------------------------------------------------------
     def _generate(
@@ -218,7 +247,6 @@ class LlamaCppBackend:
         grammar = _grammar(json.dumps(json_schema, ensure_ascii=False)) if json_schema is not None else None
         scanner = StopScanner([*TEMPLATE_STOPS, *template_stops, *(stop or ())])
         decoder = Utf8StreamDecoder()
-        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         text_parts: list[str] = []
         result.prompt_tokens = len(tokens)
         result.model = self.info.name
@@ -240,7 +268,7 @@ class LlamaCppBackend:
             ):
                 if ttft is None:
                     ttft = time.perf_counter() - t0
-                if llama_cpp.llama_vocab_is_eog(vocab, tok):
+                if llama_cpp.llama_vocab_is_eog(self._vocab, tok):
                     finish = "stop"
                     break
                 n += 1

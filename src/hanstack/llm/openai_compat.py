@@ -119,13 +119,16 @@ class OpenAICompatBackend:
             )
         return ModelError(f"request to {self.base_url} failed: {exc}")
 
-    def _check(self, resp: httpx.Response) -> None:
+    def _check(self, resp: httpx.Response, *, format_retry: bool = False) -> None:
         if resp.status_code < 400:
             return
         try:
             detail = resp.read().decode("utf-8", "replace")[:500]
         except httpx.HTTPError:
             detail = ""
+        # llama-cpp-python answers its validation error on response_format with a 500
+        if format_retry and resp.status_code in (400, 422, 500) and "response_format" in detail:
+            raise _FormatRejectedError(detail)
         if resp.status_code in (401, 403):
             raise ModelError(
                 f"{self.base_url} refused the credentials ({resp.status_code})", hint="check the API key"
@@ -135,10 +138,6 @@ class OpenAICompatBackend:
         if resp.status_code >= 500:
             raise ModelUnavailableError(f"{self.base_url} answered {resp.status_code}: {detail}")
         raise InvalidInputError(f"{self.base_url} rejected the request ({resp.status_code}): {detail}")
-
-    @staticmethod
-    def _is_format_rejection(exc: InvalidInputError) -> bool:
-        return "response_format" in exc.message or "json_schema" in exc.message
 
     # --- chat ---------------------------------------------------------------------------------
     def chat(
@@ -166,13 +165,11 @@ class OpenAICompatBackend:
             t0 = time.perf_counter()
             try:
                 resp = self._client.post("/chat/completions", json=body)
-                self._check(resp)
+                self._check(resp, format_retry=i + 1 < len(modes))
             except httpx.HTTPError as exc:
                 raise self._error(exc) from exc
-            except InvalidInputError as exc:
-                if i + 1 < len(modes) and self._is_format_rejection(exc):
-                    continue
-                raise
+            except _FormatRejectedError:
+                continue
             if json_schema is not None and self.structured == "auto":
                 self.structured = mode  # type: ignore[assignment]
             return self._result(resp.json(), time.perf_counter() - t0)
@@ -223,16 +220,13 @@ class OpenAICompatBackend:
             t0 = time.perf_counter()
             try:
                 with self._client.stream("POST", "/chat/completions", json=body) as resp:
-                    try:
-                        self._check(resp)
-                    except InvalidInputError as exc:
-                        if i + 1 < len(modes) and self._is_format_rejection(exc):
-                            continue
-                        raise
+                    self._check(resp, format_retry=i + 1 < len(modes))
                     yield from self._sse(resp, result, t0)
                     return
             except httpx.HTTPError as exc:
                 raise self._error(exc) from exc
+            except _FormatRejectedError:
+                continue
 
     def _sse(self, resp: httpx.Response, result: ChatResult, t0: float) -> Iterator[str]:
         parts: list[str] = []
@@ -296,6 +290,10 @@ class OpenAICompatBackend:
             self._exact_tokens = False
             self.info = ModelInfo(**{**_info_dict(self.info), "exact_tokenizer": False})
         return estimate_tokens(text)
+
+
+class _FormatRejectedError(InvalidInputError):
+    """The server does not take this ``response_format`` form; the other one is tried."""
 
 
 def _info_dict(info: ModelInfo) -> dict[str, Any]:
