@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,20 @@ def test_outputs_json_csv_chart(tmp_path: Path) -> None:
     assert b"<svg" in write_chart(report, tmp_path / "s.svg").read_bytes()[:500]
     with pytest.raises(InvalidInputError, match=r"\.png or \.svg"):
         write_chart(report, tmp_path / "s.jpg")
+
+
+@pytest.mark.parametrize("name", ["gpt-4o", "qwen-3.5", "utf8-bytes"])
+def test_fast_roundtrip_check_agrees_with_decoding_each_item(name: str, monkeypatch) -> None:
+    """The joined-bytes shortcut and the plain per-item decode give the same count, including an
+    item the tokenizer changes (Qwen NFC-normalises the decomposed one)."""
+    from hanstack.tokenizers import stats
+
+    tok = get_tokenizer(name)
+    texts = ["대한민국 헌법", "", unicodedata.normalize("NFD", "한글"), "a\u00a0b 😀", "끝."]
+    ids, offsets = stats._encode_flat(tok, texts)
+    pieces = stats._Pieces.of(tok, ids)
+    fast = stats._roundtrip_exact(tok, texts, ids, offsets, pieces)
+    monkeypatch.setattr(tok, "concatenative", False)
+    plain = stats._roundtrip_exact(tok, texts, ids, offsets, pieces)
+    assert fast == plain
+    assert plain == (len(texts) - 1 if name == "qwen-3.5" else len(texts))

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 
 @runtime_checkable
 class Tokenizer(Protocol):
@@ -48,6 +50,9 @@ class BaseTokenizer:
     source: str
     normalizes_nfc: bool = False
     """True when the tokenizer NFC-normalises its input itself (Qwen), so NFD text costs nothing extra."""
+    concatenative: bool = False
+    """True when ``decode(ids)`` is exactly the UTF-8 decoding of the concatenated ``token_bytes``
+    (byte-level BPE, tiktoken, tekken); lets statistics check round trips without decoding each item."""
 
     def __init__(self, *, name: str, vocab_size: int, source: str) -> None:
         self.name = name
@@ -68,6 +73,14 @@ class BaseTokenizer:
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.encode_batch(texts)]
+
+    def encode_flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """All ids in one array plus ``len(texts) + 1`` offsets: item ``i`` is ``ids[off[i]:off[i+1]]``."""
+        batch = self.encode_batch(texts)
+        offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids in batch], out=offsets[1:])
+        flat = np.fromiter((i for ids in batch for i in ids), dtype=np.int64, count=int(offsets[-1]))
+        return flat, offsets
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
         return [self.decode(ids) for ids in batch]

@@ -25,6 +25,7 @@ class _BundledBpe(BaseTokenizer):
     flat id buffer plus offsets, ``decode_single_token_bytes``); only loading differs."""
 
     _enc: Any
+    concatenative = True
 
     def _prepare(self, text: str) -> str:
         return text
@@ -38,21 +39,21 @@ class _BundledBpe(BaseTokenizer):
     def count(self, text: str) -> int:
         return int(self._enc.count(self._prepare(text)))
 
-    def _flat(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    def encode_flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         flat, offsets = self._enc.encode_batch([self._prepare(t) for t in texts], 0, False)
         if isinstance(flat, bytes | bytearray | memoryview):  # toktok hands back raw buffers
             flat = np.frombuffer(flat, dtype=np.uint32)
             offsets = np.frombuffer(offsets, dtype=np.int64)
-        return np.asarray(flat), np.asarray(offsets).tolist()
+        return np.asarray(flat), np.asarray(offsets, dtype=np.int64)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        flat, bounds = self._flat(texts)
-        ids = flat.tolist()
+        flat, offsets = self.encode_flat(texts)
+        ids, bounds = flat.tolist(), offsets.tolist()
         return [ids[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
-        _flat, bounds = self._flat(texts)
-        return [bounds[i + 1] - bounds[i] for i in range(len(bounds) - 1)]
+        _flat, offsets = self.encode_flat(texts)
+        return np.diff(offsets).tolist()
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
         return list(self._enc.decode_batch([list(ids) for ids in batch]))
@@ -112,6 +113,8 @@ class ToktokTokenizer(_BundledBpe):
 
 class Utf8ByteTokenizer(BaseTokenizer):
     """One token per UTF-8 byte (ByT5-style): the no-vocabulary baseline, three tokens a syllable."""
+
+    concatenative = True
 
     def __init__(self, _arg: str = "", *, name: str | None = None) -> None:
         super().__init__(

@@ -46,6 +46,8 @@ def _import_tiktoken(purpose: str) -> Any:
 class TiktokenTokenizer(BaseTokenizer):
     """A ``tiktoken.Encoding`` (the reference implementation of OpenAI's encodings)."""
 
+    concatenative = True
+
     def __init__(self, encoding: Any, *, name: str, source: str) -> None:
         self._enc = encoding
         super().__init__(name=name, vocab_size=int(encoding.n_vocab), source=source)
@@ -287,6 +289,8 @@ def load_sentencepiece_file(path: Path, *, name: str | None = None) -> Tokenizer
 
 class TekkenTokenizer(BaseTokenizer):
     """Mistral's tekken (tiktoken-style BPE in a JSON file) through ``mistral-common``."""
+
+    concatenative = True
 
     def __init__(self, path: Path, *, name: str | None = None, source: str | None = None) -> None:
         try:

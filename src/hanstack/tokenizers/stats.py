@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from hanstack.errors import InvalidInputError
-from hanstack.tokenizers.base import Tokenizer
+from hanstack.tokenizers.base import BaseTokenizer, Tokenizer
 from hanstack.tokenizers.prices import PriceTable
 
 log = logging.getLogger(__name__)
@@ -143,24 +143,65 @@ def describe_corpus(
 # per-tokenizer measures
 
 
-def partial_token_share(tok: Tokenizer, encodings: Sequence[Sequence[int]]) -> float:
-    """Share of tokens whose bytes are not whole UTF-8 characters (byte fallback / fragments)."""
-    flat = np.fromiter((i for ids in encodings for i in ids), dtype=np.int64)
-    if flat.size == 0:
-        return 0.0
-    ids, counts = np.unique(flat, return_counts=True)
-    partial = 0
-    for token_id, n in zip(ids.tolist(), counts.tolist(), strict=True):
-        try:
-            tok.token_bytes(token_id).decode("utf-8")
-        except UnicodeDecodeError:
-            partial += n
-    return partial / int(flat.size)
+def _encode_flat(tok: Tokenizer, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    fast = getattr(tok, "encode_flat", None)
+    return fast(texts) if fast is not None else BaseTokenizer.encode_flat(tok, texts)  # type: ignore[arg-type]
 
 
-def _decode_all(tok: Tokenizer, encodings: Sequence[Sequence[int]]) -> list[str]:
-    batch = getattr(tok, "decode_batch", None)
-    return list(batch(encodings)) if batch is not None else [tok.decode(ids) for ids in encodings]
+def _is_fragment(piece: bytes) -> bool:
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The distinct ids of an encoded corpus with their bytes: everything per-token is computed once
+    per vocabulary entry, then spread over the corpus with ``inverse``."""
+
+    pieces: list[bytes]
+    inverse: np.ndarray
+
+    @classmethod
+    def of(cls, tok: Tokenizer, ids: np.ndarray) -> _Pieces:
+        unique, inverse = np.unique(ids, return_inverse=True)
+        return cls([tok.token_bytes(int(i)) for i in unique.tolist()], inverse.reshape(-1))
+
+    def fragment_share(self) -> float:
+        if self.inverse.size == 0:
+            return 0.0
+        fragment = np.fromiter((_is_fragment(p) for p in self.pieces), dtype=bool, count=len(self.pieces))
+        return float(fragment[self.inverse].sum()) / int(self.inverse.size)
+
+    def item_bytes(self, offsets: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """All decoded bytes, and the decoded byte length of each item."""
+        lengths = np.fromiter((len(p) for p in self.pieces), dtype=np.int64, count=len(self.pieces))
+        ends = np.concatenate([[0], np.cumsum(lengths[self.inverse])])
+        joined = b"".join([self.pieces[j] for j in self.inverse.tolist()])
+        return joined, ends[offsets[1:]] - ends[offsets[:-1]]
+
+
+def _roundtrip_exact(
+    tok: Tokenizer, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray, pieces: _Pieces
+) -> int:
+    """How many items decode back to exactly themselves.
+
+    For concatenative tokenizers one comparison of the joined bytes (plus every item's byte length)
+    settles it for the whole corpus; anything else, or any mismatch, is decoded item by item.
+    """
+    if getattr(tok, "concatenative", False):
+        encoded = [t.encode("utf-8", errors="surrogatepass") for t in texts]
+        joined, lengths = pieces.item_bytes(offsets)
+        if joined == b"".join(encoded) and np.array_equal(lengths, [len(e) for e in encoded]):
+            return len(texts)
+    bounds = offsets.tolist()
+    flat = ids.tolist()
+    batch = [flat[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+    decode_batch = getattr(tok, "decode_batch", None)
+    decoded = decode_batch(batch) if decode_batch is not None else [tok.decode(b) for b in batch]
+    return sum(1 for d, t in zip(decoded, texts, strict=True) if d == t)
 
 
 def measure(
@@ -172,10 +213,10 @@ def measure(
     prices: PriceTable | None = None,
 ) -> TokenizerStats:
     start = time.perf_counter()
-    encodings = tok.encode_batch(list(texts))
-    tokens = sum(len(ids) for ids in encodings)
-    decoded = _decode_all(tok, encodings)
-    exact = sum(1 for d, t in zip(decoded, texts, strict=True) if d == t)
+    ids, offsets = _encode_flat(tok, list(texts))
+    tokens = int(ids.size)
+    pieces = _Pieces.of(tok, ids)
+    exact = _roundtrip_exact(tok, texts, ids, offsets, pieces)
     nfd = [unicodedata.normalize("NFD", t) for t in texts]
     nfd_tokens = sum(tok.count_batch(nfd))
     english_tokens = sum(tok.count_batch(list(english))) if english is not None else None
@@ -194,7 +235,7 @@ def measure(
         fertility_morpheme=tokens / corpus.morphemes if corpus.morphemes else None,
         premium=tokens / english_tokens if english_tokens else None,
         english_tokens=english_tokens,
-        byte_fallback_share=partial_token_share(tok, encodings),
+        byte_fallback_share=pieces.fragment_share(),
         roundtrip_exact=exact / max(len(texts), 1),
         nfd_penalty=nfd_tokens / per,
         price_per_mtok=price,
