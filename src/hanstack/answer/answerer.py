@@ -322,8 +322,11 @@ class Answerer:
     def _layout(self, backend: ModelBackend, question: str, passages: Sequence[Passage], q_terms: list[str]) -> tuple[PromptLayout, list[tuple[str, Passage]]]:
         count = backend.count_tokens
         chosen = self._select(passages)
-        budget = backend.info.context_length - self.max_tokens - count(INSTRUCTIONS) - count(question) - 96
-        per_source = max(64, min(self.source_tokens, budget // max(1, len(chosen))))
+        n = max(1, len(chosen))
+        # room for the chat template, the <source ...> tags and their attributes
+        overhead = 128 + 64 * n
+        budget = backend.info.context_length - self.max_tokens - count(INSTRUCTIONS) - count(question) - overhead
+        per_source = max(64, min(self.source_tokens, budget // n))
         trimmed = [trim_passage(p, per_source, count, q_terms) for p in chosen]
         labelled = label_sources(trimmed)
         return build_layout(question, labelled), labelled

@@ -1,0 +1,75 @@
+"""``hanstack ask`` through Typer's CliRunner, over constitution chunks in a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hanstack.errors import InvalidInputError
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def indexed(workspace, constitution, embedder):
+    pytest.importorskip("qdrant_edge", reason="the embedded index needs qdrant-edge-py (hanstack[retrieval])")
+    from hanstack.config import load_settings
+    from hanstack.store import open_store
+
+    settings = load_settings(workspace)
+    store = open_store(settings, embedder=embedder)
+    try:
+        store.upsert_chunks(constitution.chunks)
+        store.flush()
+    finally:
+        store.close()
+    return workspace
+
+
+def _app():
+    from hanstack.cli import app
+
+    return app
+
+
+def test_ask_prints_answer_citations_and_sources(indexed) -> None:
+    result = runner.invoke(_app(), ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive", "--k", "4"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "추출식 답변" in out and "발췌 응답" in out  # labelled extractive
+    assert "[S" in out and "5년" in out
+    assert ("제70조" in out and "kolaw/constitution.txt" in out) or "대한민국헌법" in out
+    assert "chars " in out
+
+
+def test_ask_json_is_the_answer_schema(indexed, constitution) -> None:
+    result = runner.invoke(_app(), ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["abstained"] is False and data["mode"] == "extractive" and data["label"]
+    cit = data["claims"][0]["citations"][0]
+    assert constitution.text[cit["doc_start"] : cit["doc_end"]] == cit["quote"]
+    assert data["searched"]["tenant"] == "default" and data["searched"]["groups"] == ["public"]
+    assert "\\u" not in result.output
+
+
+def test_ask_abstains_when_documents_do_not_say(indexed) -> None:
+    result = runner.invoke(_app(), ["ask", "비트코인의 현재 시세는 얼마인가요?", "--model", "extractive", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["abstained"] is True
+    assert data["text"].startswith("문서에서 근거를 찾을 수 없습니다") and "비트코인" in data["text"]
+
+
+def test_other_groups_see_nothing(indexed) -> None:
+    result = runner.invoke(_app(), ["ask", "대통령의 임기는?", "--model", "extractive", "--group", "hr", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["abstained"] and data["searched"]["hits"] == 0
+
+
+def test_empty_question_is_a_clear_error(indexed) -> None:
+    result = runner.invoke(_app(), ["ask", "  ", "--model", "extractive"])
+    assert isinstance(result.exception, InvalidInputError)

