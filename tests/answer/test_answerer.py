@@ -69,6 +69,7 @@ def make_answerer(settings, kiwi, embedder, backends: dict[str, Any] | None = No
             raise ModelUnavailableError(f"model {name!r} is not pulled", hint=f"hanstack models pull {name}")
         return backends[name]
 
+    kw.setdefault("max_sources", 4)
     return Answerer(settings, analyzer=kiwi, embedder=embedder, backend_factory=factory, trust_hook=None, **kw)
 
 

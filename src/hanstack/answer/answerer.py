@@ -99,9 +99,9 @@ class Answerer:
         checker: SupportChecker | None = None,
         gate: GateThresholds | None = None,
         trust_hook: TrustHook | None = _DEFAULT_HOOK,
-        max_tokens: int = 384,
-        source_tokens: int = 450,
-        max_sources: int = 4,
+        max_tokens: int = 320,
+        source_tokens: int = 400,
+        max_sources: int = 3,
         use_embedder: bool = True,
     ) -> None:
         if settings is None:

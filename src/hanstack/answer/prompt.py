@@ -35,10 +35,13 @@ INSTRUCTIONS = """당신은 주어진 문서만을 근거로 한국어로 답하
 QUESTION_MARKER = "질문: "
 
 _TAG_LIKE = re.compile(r"<\s*/?\s*(sources?|question)\b", re.IGNORECASE)
+_TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>|\[/?INST\]|<start_of_turn>|<end_of_turn>")
 
 
 def _defuse(text: str) -> str:
-    """Neutralise anything in a document that could close or open our delimiters."""
+    """Neutralise anything in a document that could close or open our delimiters, or pose as a chat
+    template token (``<|im_start|>`` → ``[im_start]``)."""
+    text = _TEMPLATE_TOKEN.sub(lambda m: "[" + m.group(0).strip("<>|[]/") + "]", text)
     return _TAG_LIKE.sub(lambda m: "‹" + m.group(0)[1:], text)
 
 

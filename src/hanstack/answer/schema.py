@@ -190,10 +190,10 @@ class DraftClaim(BaseModel):
 
 class DraftAnswer(BaseModel):
     answerable: bool
-    claims: list[DraftClaim] = Field(default_factory=list, max_length=5)
+    claims: list[DraftClaim] = Field(default_factory=list, max_length=4)
 
 
-MAX_CLAIMS = 5
+MAX_CLAIMS = 4
 MAX_CLAIM_CHARS = 400
 MAX_QUOTE_CHARS = 300
 
