@@ -258,5 +258,55 @@ def train_cmd(
         console.print(comparison_table(comp))
 
 
+@tokens_app.command("extend")
+def extend_cmd(
+    source: Annotated[
+        Path, typer.Option("--from", help="A byte-level BPE tokenizer.json trained by 'tokens train'.")
+    ],
+    add: Annotated[int, typer.Option("--add", "-n", help="How many new tokens to append.")] = 16_000,
+    base: Annotated[
+        str, typer.Option("--base", help="Vocabulary to extend: gpt-4o (o200k_base) or gpt-4 (cl100k_base).")
+    ] = "gpt-4o",
+    output: Annotated[Path, typer.Option("--output", "-o", help="The extended .tiktoken file.")] = Path(
+        "extended.tiktoken"
+    ),
+    heldout: Annotated[
+        list[str] | None, typer.Option("--heldout", help="Text to measure the gain on (repeatable).")
+    ] = None,
+    field: FieldOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Append Korean tokens to an existing vocabulary (original ids unchanged) and report the gain.
+
+    Example: hanstack tokens extend --from ko64k/tokenizer.json --add 16000 -o o200k_ko.tiktoken --heldout ko.txt
+    """
+    from hanstack.tokenizers import get_preset, get_tokenizer, load_file
+    from hanstack.tokenizers.compare import compare_on, comparison_table
+    from hanstack.tokenizers.corpus import read_items
+    from hanstack.tokenizers.extend import extend_tiktoken
+
+    encoding = base if base.endswith("_base") else get_preset(base).arg
+    result = extend_tiktoken(encoding, source, output, add=add)
+    extended = load_file(result.path)
+    comparisons = [
+        compare_on(
+            read_items(path, field=field),
+            [extended, get_tokenizer(encoding)],
+            name=Path(path).name,
+            baseline=get_tokenizer(encoding).name,
+        )
+        for path in heldout or []
+    ]
+    if as_json:
+        print_json({"result": result, "heldout": comparisons})
+        return
+    console.print(
+        f"wrote [bold]{result.path}[/]: {result.base} ({result.base_size:,} tokens) + {result.added:,} "
+        f"Korean tokens = {result.vocab_size:,}"
+    )
+    for comp in comparisons:
+        console.print(comparison_table(comp))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(tokens_app, name="tokens")
