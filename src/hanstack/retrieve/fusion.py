@@ -27,8 +27,6 @@ def rrf(
     w = _weights(lists, weights)
     fused: dict[str, float] = {}
     for weight, ranked in zip(w, lists, strict=True):
-        if weight == 0:
-            continue
         for rank, (key, _) in enumerate(ranked, 1):
             fused[key] = fused.get(key, 0.0) + weight / (k + rank)
     return _sorted(fused)

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 from hanstack.store.sparse import article_refs, exact_terms, numbers
 
-_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|‘([^’]+)’|「([^」]+)」|『([^』]+)』|'([^']+)'")
+# Only double quotes are the phrase operator (as in web search). Single quotes mark emphasis or
+# abbreviated years in Korean writing ('23년, '보험소비자 특약'), and 「」『』 titles of laws and
+# books: treating those as required phrases would drop good answers.
+_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
 _SPACES = re.compile(r"\s+")
 
 Tokenize = Callable[[str], Sequence[str]]

@@ -60,6 +60,8 @@ class SearchHit:
     ``fused``: the ranking score (equal to ``score``)."""
     matched_terms: tuple[str, ...]
     """Query terms (and exact terms such as 제10조) found in this chunk."""
+    terms: tuple[str, ...] = ()
+    """The chunk's distinct content morphemes (its BM25 terms), for support checks downstream."""
 
 
 @dataclass(slots=True)
@@ -235,7 +237,7 @@ class Retriever:
     ) -> list[SearchHit]:
         sparse_score = {c.key: c.score for c in sparse}
         dense_score = {c.key: c.score for c in dense}
-        wanted = set(analysed.terms)
+        wanted = list(dict.fromkeys(analysed.terms))
         exact = {e[len(EXACT_NS) :] for e in analysed.exact}
         hits: list[SearchHit] = []
         page = k if not analysed.phrases else max(2 * k, 20)
@@ -271,7 +273,7 @@ def _hit(
     rank: int,
     sparse_score: dict[str, float],
     dense_score: dict[str, float],
-    wanted: set[str],
+    wanted: list[str],
     exact: set[str],
 ) -> SearchHit:
     scores = {"fused": score}
@@ -279,7 +281,8 @@ def _hit(
         scores["sparse"] = sparse_score[key]
     if key in dense_score:
         scores["dense"] = dense_score[key]
-    matched = [t for t in dict.fromkeys(wanted) if t in chunk.terms]
+    chunk_terms = set(chunk.terms)
+    matched = [t for t in wanted if t in chunk_terms]
     if exact:
         present = set(article_refs(chunk.text)) | {"#" + n for n in numbers(chunk.text)}
         matched += [e if not e.startswith("#") else e[1:] for e in sorted(exact) if e in present]
@@ -292,4 +295,5 @@ def _hit(
         provenance=chunk.provenance,
         scores=scores,
         matched_terms=tuple(dict.fromkeys(matched)),
+        terms=chunk.terms,
     )

@@ -77,12 +77,12 @@ class StoreResult:
 
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
-    """A chunk as the store returns it (terms are the distinct body terms)."""
+    """A chunk as the store returns it (``terms``: its distinct content morphemes, in order)."""
 
     chunk_id: str
     text: str
     provenance: Provenance
-    terms: frozenset[str]
+    terms: tuple[str, ...]
     ordinal: int
     token_count: int
 
@@ -178,7 +178,7 @@ def stored_chunk(payload: dict[str, Any]) -> StoredChunk:
         chunk_id=payload["chunk_id"],
         text=payload["text"],
         provenance=prov,
-        terms=frozenset(payload.get("terms") or ()),
+        terms=tuple(payload.get("terms") or ()),
         ordinal=payload.get("ordinal", 0),
         token_count=payload.get("token_count", 0),
     )

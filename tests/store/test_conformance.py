@@ -1,0 +1,243 @@
+"""One conformance suite, run against every Store implementation (embedded Qdrant Edge and the
+Qdrant server store through qdrant-client's local mode)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from hanstack.errors import InvalidInputError, StoreError
+from hanstack.store import AccessScope, Store, StoreQuery
+
+from .helpers import STORE_FACTORIES, HashEmbedder, make_chunk
+
+pytest.importorskip("qdrant_edge")
+pytest.importorskip("qdrant_client")
+
+SCOPE = AccessScope("t1", ("public",))
+
+
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+def kind(request):
+    return request.param
+
+
+@pytest.fixture()
+def open_store(kind, tmp_path):
+    opened = []
+
+    def factory(embedder=None, sub="index", **kw):
+        store = STORE_FACTORIES[kind](tmp_path / sub, embedder, **kw)
+        opened.append(store)
+        return store
+
+    yield factory
+    for s in opened:
+        with contextlib.suppress(Exception):  # some tests close the store themselves
+            s.close()
+
+
+def corpus():
+    return [
+        make_chunk("은행 인가 요건 자본금", doc="a", ordinal=0),
+        make_chunk("영화 배우 연기 감동", doc="b", ordinal=0),
+        make_chunk("은행 예비 인가 절차 제10조", doc="c", ordinal=0),
+        make_chunk("지방 은행 영업 구역", doc="c", ordinal=1),
+    ]
+
+
+def sparse_keys(store, terms, scope=SCOPE, **kw):
+    q = StoreQuery(scope=scope, limit=10, sparse=store.encoder.query(terms), **kw)
+    return [c.key for c in store.query(q).sparse]
+
+
+def docs_of(store, keys):
+    fetched = store.fetch(keys)
+    return [fetched[k].provenance.doc_id for k in keys]
+
+
+def test_implements_protocols(open_store):
+    from hanstack.ingest.models import ChunkIndex
+
+    store = open_store()
+    assert isinstance(store, Store)
+    assert isinstance(store, ChunkIndex)
+
+
+def test_upsert_count_ids_and_idempotence(open_store):
+    store = open_store()
+    chunks = corpus()
+    store.upsert_chunks(chunks)
+    store.upsert_chunks(chunks[:2])
+    store.flush()
+    assert store.count() == 4
+    assert store.indexed_chunk_ids() == {c.chunk_id for c in chunks}
+
+
+def test_sparse_and_dense_candidates(open_store):
+    store = open_store()
+    store.upsert_chunks(corpus())
+    keys = sparse_keys(store, ["인가"])
+    assert sorted(docs_of(store, keys)) == ["a", "c"]
+    emb = store.embedder.embed_queries(["영화 배우 연기"])[0]
+    res = store.query(StoreQuery(scope=SCOPE, limit=2, dense=emb))
+    assert docs_of(store, [c.key for c in res.dense])[0] == "b"
+    assert res.dense[0].doc_id == "b"
+    assert res.dense[0].score >= res.dense[1].score
+
+
+def test_bm25_prefers_rarer_terms_and_exact_reference(open_store):
+    store = open_store()
+    store.upsert_chunks(corpus())
+    keys = sparse_keys(store, ["은행", "절차"])
+    assert docs_of(store, keys)[0] == "c"
+    from hanstack.store.sparse import exact_terms
+
+    q = StoreQuery(scope=SCOPE, limit=10, sparse=store.encoder.query([], exact_terms("제10조")))
+    res = store.query(q)
+    assert docs_of(store, [c.key for c in res.sparse]) == ["c"]
+
+
+def test_fetch_round_trips_provenance(open_store):
+    store = open_store()
+    chunk = make_chunk(
+        "제2장 > 제10조 본문", doc="law", title="법", section=("제2장", "제10조"), page=3, acl=("a", "b")
+    )
+    store.upsert_chunks([chunk])
+    key = (
+        store.query(
+            StoreQuery(scope=AccessScope("t1", ("b",)), limit=1, sparse=store.encoder.query(["본문"]))
+        )
+        .sparse[0]
+        .key
+    )
+    got = store.fetch([key])[key]
+    assert got.chunk_id == chunk.chunk_id
+    assert got.text == chunk.text
+    assert got.provenance == chunk.provenance
+    assert got.terms == tuple(dict.fromkeys(chunk.terms))
+    assert store.fetch([]) == {}
+
+
+def test_delete(open_store):
+    store = open_store()
+    chunks = corpus()
+    store.upsert_chunks(chunks)
+    store.delete_chunks([chunks[0].chunk_id])
+    store.delete_chunks([])
+    store.flush()
+    assert store.count() == 3
+    assert chunks[0].chunk_id not in store.indexed_chunk_ids()
+    assert docs_of(store, sparse_keys(store, ["인가"])) == ["c"]
+
+
+def test_tenant_and_acl_filters(open_store):
+    store = open_store()
+    store.upsert_chunks(
+        [
+            make_chunk("비밀 인사 자료", doc="hr", tenant="t1", acl=("hr",)),
+            make_chunk("공개 인사 안내", doc="pub", tenant="t1", acl=("public", "hr")),
+            make_chunk("다른 회사 인사 자료", doc="other", tenant="t2", acl=("hr",)),
+        ]
+    )
+    emb = store.embedder.embed_queries(["인사 자료"])[0]
+
+    def visible(scope):
+        res = store.query(StoreQuery(scope=scope, limit=10, sparse=store.encoder.query(["인사"]), dense=emb))
+        return sorted(
+            set(docs_of(store, [c.key for c in res.sparse])) | set(docs_of(store, [c.key for c in res.dense]))
+        )
+
+    assert visible(AccessScope("t1", ("public",))) == ["pub"]
+    assert visible(AccessScope("t1", ("hr",))) == ["hr", "pub"]
+    assert visible(AccessScope("t2", ("hr", "public"))) == ["other"]
+    assert visible(AccessScope("t1", ())) == []
+    assert visible(AccessScope("t3", ("hr",))) == []
+
+
+def test_required_terms_and_doc_filter(open_store):
+    store = open_store()
+    store.upsert_chunks(corpus())
+    assert docs_of(store, sparse_keys(store, ["은행"], required_terms=("인가", "절차"))) == ["c"]
+    assert sorted(docs_of(store, sparse_keys(store, ["은행"], doc_ids=("a",)))) == ["a"]
+    assert sparse_keys(store, ["은행"], doc_ids=()) == []
+
+
+def test_persistence_and_reload(open_store):
+    store = open_store()
+    chunks = corpus()
+    store.upsert_chunks(chunks)
+    store.flush()
+    avgdl = store.meta.avgdl
+    store.close()
+    again = open_store()
+    assert again.count() == 4
+    assert again.meta.avgdl == avgdl
+    assert docs_of(again, sparse_keys(again, ["감동"])) == ["b"]
+
+
+def test_refuses_a_different_embedder(open_store):
+    store = open_store()
+    store.upsert_chunks(corpus())
+    store.close()
+    with pytest.raises(StoreError, match="embedder"):
+        open_store(HashEmbedder(name="other-model"))
+
+
+def test_bad_chunks_are_refused_and_nothing_is_written(open_store):
+    store = open_store()
+    good = make_chunk("정상 문서", doc="ok")
+    bad = make_chunk("권한 없는 문서", doc="bad", acl=())
+    with pytest.raises(InvalidInputError, match="empty ACL"):
+        store.upsert_chunks([good, bad])
+    assert store.count() == 0
+
+
+def test_interrupted_upsert_resumes(open_store, monkeypatch):
+    """Embedding fails mid-way: the batches before the failure are indexed, and re-upserting the
+    chunks the index lacks completes it without duplicates (the pipeline's recovery path)."""
+    import hanstack.store.common as common
+
+    monkeypatch.setattr(common, "EMBED_BATCH", 2)
+
+    class Flaky(HashEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.fail_at = 2
+
+        def embed_passages(self, texts):
+            if self.calls + 1 == self.fail_at:
+                self.calls += 1
+                raise RuntimeError("power cut")
+            return super().embed_passages(texts)
+
+    emb = Flaky()
+    store = open_store(emb)
+    chunks = [make_chunk(f"문서 {i} 내용", doc=f"d{i}") for i in range(5)]
+    with pytest.raises(RuntimeError):
+        store.upsert_chunks(chunks)
+    done = store.indexed_chunk_ids()
+    assert len(done) == 2
+    store.upsert_chunks([c for c in chunks if c.chunk_id not in done])
+    assert store.indexed_chunk_ids() == {c.chunk_id for c in chunks}
+    assert store.count() == 5
+
+
+def test_progress_reports_batches(open_store, monkeypatch):
+    import hanstack.store.common as common
+
+    monkeypatch.setattr(common, "EMBED_BATCH", 2)
+    seen = []
+    store = open_store(progress=lambda done, total: seen.append((done, total)))
+    store.upsert_chunks([make_chunk(f"문서 {i}", doc=f"d{i}") for i in range(5)])
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_chunks_without_terms_are_indexed_for_dense_search(open_store):
+    store = open_store()
+    store.upsert_chunks([make_chunk("😀 🎉", doc="emoji", terms=())])
+    emb = store.embedder.embed_queries(["😀 🎉"])[0]
+    res = store.query(StoreQuery(scope=SCOPE, limit=3, dense=emb, sparse=store.encoder.query([])))
+    assert [c.doc_id for c in res.dense] == ["emoji"]
+    assert res.sparse == []
