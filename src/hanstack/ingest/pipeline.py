@@ -262,13 +262,7 @@ class Ingestor:
         ):
             report.documents_unchanged += 1
             return
-        if stat.st_size > limits.max_file_bytes:
-            from hanstack.errors import FileTooLargeError
-
-            raise FileTooLargeError(
-                f"{path}: {stat.st_size / 1e6:.1f} MB is over the limit of {limits.max_file_bytes / 1e6:.1f} MB",
-                hint="raise ingest.max_file_mb in hanstack.toml if this file is expected",
-            )
+        _check_size(path, stat.st_size, limits.max_file_bytes)
         sha = _sha256_file(path)
         if existing is not None and existing.content_sha256 == sha and existing.fingerprint == fingerprint:
             self.registry.touch(existing.doc_id, stat.st_mtime_ns)
@@ -296,13 +290,7 @@ class Ingestor:
         from hanstack.ingest.loaders import iter_jsonl_records
 
         stat = path.stat()
-        if stat.st_size > limits.max_file_bytes:
-            from hanstack.errors import FileTooLargeError
-
-            raise FileTooLargeError(
-                f"{path}: {stat.st_size / 1e6:.1f} MB is over the limit of {limits.max_file_bytes / 1e6:.1f} MB",
-                hint="raise ingest.max_file_mb in hanstack.toml if this file is expected",
-            )
+        _check_size(path, stat.st_size, limits.max_file_bytes)
         base = str(path.resolve())
         known = {r.source: r for r in self.registry.list(tenant=options.tenant, source_prefix=base + "#")}
         seen: set[str] = set()
@@ -461,6 +449,17 @@ def discover(paths: Iterable[Path], report: IngestReport | None = None) -> Itera
                     hint=f"supported: {', '.join(sorted(suffixes))}",
                 )
                 report.failed.append(FileFailure(str(path), err.code, err.message, err.hint))
+
+
+def _check_size(path: Path, size: int, limit: int) -> None:
+    """Refuse an over-size file before hashing or parsing it (the loaders check again as they read)."""
+    if size > limit:
+        from hanstack.errors import FileTooLargeError
+
+        raise FileTooLargeError(
+            f"{path}: {size / 1e6:.1f} MB is over the limit of {limit / 1e6:.1f} MB",
+            hint="raise ingest.max_file_mb in hanstack.toml if this file is expected",
+        )
 
 
 def _sha256_file(path: Path) -> str:
