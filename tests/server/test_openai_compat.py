@@ -138,3 +138,23 @@ def test_openapi_spec_lists_every_route(client) -> None:
         "schema"
     ]
     assert body["$ref"].endswith("ChatCompletionRequest")
+
+
+def test_in_process_backend_through_worker_threads(app, keys) -> None:
+    """A non-HTTP backend (the extractive one) takes the threaded path, streaming included."""
+
+    async def run() -> tuple[str, str]:
+        c = _client(app, keys.acme_user)
+        msgs = [
+            {"role": "system", "content": "대한민국의 수도는 서울이다. 부산은 항구 도시이다."},
+            {"role": "user", "content": "대한민국의 수도는 어디인가?"},
+        ]
+        r = await c.chat.completions.create(model="extractive", messages=msgs)
+        stream = await c.chat.completions.create(model="extractive", messages=msgs, stream=True)
+        parts = [
+            ch.choices[0].delta.content async for ch in stream if ch.choices and ch.choices[0].delta.content
+        ]
+        return r.choices[0].message.content, "".join(parts)
+
+    whole, streamed = asyncio.run(run())
+    assert "서울" in whole and whole == streamed

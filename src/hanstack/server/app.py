@@ -42,6 +42,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, **gateway_
             await anyio.to_thread.run_sync(warm)
         log.info("gateway started", extra={"home": str(settings.home), "audit": gw.audit is not None})
         yield
+        await gw.backends.aclose()
         gw.close()
 
     app = FastAPI(

@@ -50,6 +50,7 @@ class BackendResolver:
         self.settings = settings
         self.policy = policy
         self._ready: dict[str, Any] = {}
+        self._runners: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def cached(self, name: str) -> Any | None:
@@ -74,6 +75,34 @@ class BackendResolver:
         with self._lock:
             self._ready[name] = backend
         return backend
+
+    def cached_runner(self, name: str) -> Any | None:
+        return self._runners.get(name)
+
+    def runner(self, name: str, pipeline: Any) -> Any:
+        """How the chat route calls ``name``: :class:`~hanstack.server.upstream.Passthrough` for an
+        OpenAI-compatible endpoint, :class:`~hanstack.server.upstream.Threaded` otherwise."""
+        hit = self._runners.get(name)
+        if hit is not None:
+            return hit
+        from hanstack.server.upstream import Passthrough, Threaded, api_key_for
+
+        backend = self.get(name)
+        if getattr(backend.info, "kind", "") == "openai" and getattr(backend.info, "base_url", None):
+            runner: Any = Passthrough(
+                backend,
+                api_key=api_key_for(self.settings, name),
+                timeout_s=self.settings.server.request_timeout_s,
+            )
+        else:
+            runner = Threaded(backend, pipeline.in_thread, pipeline.iterate_in_thread)
+        with self._lock:
+            return self._runners.setdefault(name, runner)
+
+    async def aclose(self) -> None:
+        for runner in list(self._runners.values()):
+            await runner.aclose()
+        self._runners.clear()
 
     def list_models(self) -> list[str]:
         try:

@@ -152,6 +152,10 @@ class Pipeline:
                 hint="raise server.request_timeout_s or use a smaller model",
             ) from exc
 
+    async def setup_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Blocking set-up work (resolving or loading a backend, opening stores): no request deadline."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
     async def iterate_in_thread(self, make_iter: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
         """Consume a blocking iterator (a backend's ``stream``) from a worker thread, item by item."""
         loop = asyncio.get_running_loop()

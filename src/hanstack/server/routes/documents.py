@@ -29,8 +29,8 @@ async def upload(
     if not data:
         raise InvalidInputError("the uploaded file is empty")
     groups = tuple(g.strip() for g in acl.split(",") if g.strip()) or ("public",)
-    svc = await gw.pipeline.in_thread(services.documents, gw)
-    doc = await gw.pipeline.in_thread(svc.ingest, who.tenant, file.filename or "upload", data, groups)
+    svc = await gw.pipeline.setup_in_thread(services.documents, gw)
+    doc = await gw.pipeline.setup_in_thread(svc.ingest, who.tenant, file.filename or "upload", data, groups)
     gw.pipeline.forget_tenant(who.tenant)
     await gw.pipeline.record(
         who,
@@ -45,7 +45,7 @@ async def upload(
 
 @router.get("", summary="Documents of the caller's tenant")
 async def list_documents(who: Principal = Depends(principal), gw: Gateway = Depends(gateway)) -> Any:
-    svc = await gw.pipeline.in_thread(services.documents, gw)
+    svc = await gw.pipeline.setup_in_thread(services.documents, gw)
     docs = await gw.pipeline.in_thread(svc.list, who.tenant)
     await gw.pipeline.record(
         who, "/v1/documents", "documents.list", request=None, response={"count": len(docs)}
@@ -57,7 +57,7 @@ async def list_documents(who: Principal = Depends(principal), gw: Gateway = Depe
 async def get_document(
     doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
 ) -> Any:
-    svc = await gw.pipeline.in_thread(services.documents, gw)
+    svc = await gw.pipeline.setup_in_thread(services.documents, gw)
     try:
         doc = await gw.pipeline.in_thread(lambda: svc.get(who.tenant, doc_id, with_text=True))
     except Exception:
@@ -84,7 +84,7 @@ async def get_document(
 async def delete_document(
     doc_id: str, who: Principal = Depends(principal), gw: Gateway = Depends(gateway)
 ) -> Any:
-    svc = await gw.pipeline.in_thread(services.documents, gw)
+    svc = await gw.pipeline.setup_in_thread(services.documents, gw)
     try:
         out = await gw.pipeline.in_thread(svc.delete, who.tenant, doc_id)
         gw.pipeline.forget_tenant(who.tenant)

@@ -54,7 +54,7 @@ async def ask(req: AskRequest, who: Principal = Depends(principal), gw: Gateway 
             "this key may not read some of the requested groups", hint=f"readable: {', '.join(allowed)}"
         )
     groups = sorted(req.groups) if req.groups is not None else list(allowed)
-    answerer = await p.in_thread(services.answerer, gw)
+    answerer = await p.setup_in_thread(services.answerer, gw)
 
     async def call(guarded: list[str]) -> ModelOutput:
         answer = await p.in_thread(
@@ -101,7 +101,7 @@ async def run_task(
 ) -> Any:
     p = gw.pipeline
     model = req.model or gw.settings.models.default_tier
-    backend = gw.backends.cached(model) or await p.in_thread(gw.backends.get, model)
+    backend = gw.backends.cached(model) or await p.setup_in_thread(gw.backends.get, model)
 
     async def call(guarded: list[str]) -> ModelOutput:
         guarded_req = req.model_copy(update={"text": guarded[0]})

@@ -54,11 +54,7 @@ def _token_budget(gw: Gateway, backend: Any, texts: list[str], requested: int | 
             f"max_tokens {requested} is above this server's limit of {limit} tokens per request",
             hint="ask for fewer tokens",
         )
-    from hanstack.llm.openai_compat import estimate_tokens
-
-    remote = getattr(backend.info, "kind", "") == "openai"
-    count = estimate_tokens if remote else backend.count_tokens
-    prompt = sum(count(t) for t in texts if t)
+    prompt = sum(backend.count_tokens(t) for t in texts if t)
     max_tokens = requested if requested is not None else min(DEFAULT_MAX_TOKENS, limit - prompt)
     if max_tokens < 1 or prompt + max_tokens > limit:
         raise InvalidInputError(
@@ -78,9 +74,9 @@ async def chat_completions(
     from hanstack.llm import ChatMessage, ToolCall
 
     p = gw.pipeline
-    backend = gw.backends.cached(req.model) or await p.in_thread(gw.backends.get, req.model)
+    runner = gw.backends.cached_runner(req.model) or await p.setup_in_thread(gw.backends.runner, req.model, p)
     texts = [m.text() for m in req.messages]
-    max_tokens = _token_budget(gw, backend, texts, req.max_completion_tokens or req.max_tokens)
+    max_tokens = _token_budget(gw, runner, texts, req.max_completion_tokens or req.max_tokens)
     schema = _json_schema(req)
     tools = [t.model_dump(mode="json") for t in req.tools] if req.tools else None
     stop = [req.stop] if isinstance(req.stop, str) else req.stop
@@ -125,17 +121,15 @@ async def chat_completions(
     response.headers["x-request-id"] = request_id
     streaming = req.stream and not tools
 
+    # what a pass-through endpoint receives: the caller's own body with the budgeted max_tokens
+    upstream_body = req.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude={"max_completion_tokens", "n"}
+    )
+    upstream_body["max_tokens"] = max_tokens
+    model_kw = {"max_tokens": max_tokens, "temperature": temperature, "stop": stop, "json_schema": schema}
+
     async def call(guarded: list[str]) -> ModelOutput:
-        result = await p.in_thread(
-            lambda: backend.chat(
-                messages(guarded),
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stop=stop,
-                json_schema=schema,
-                tools=tools,
-            )
-        )
+        result = await runner.achat(messages(guarded), upstream_body, tools=tools, **model_kw)
 
         def build(out_texts: list[str]) -> dict[str, Any]:
             message: dict[str, Any] = {"role": "assistant", "content": out_texts[0]}
@@ -218,16 +212,7 @@ async def chat_completions(
             yield "data: [DONE]\n\n"
             return
         result = ChatResult(text="")
-        deltas = p.iterate_in_thread(
-            lambda: backend.stream(
-                messages(guarded),
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stop=stop,
-                json_schema=schema,
-                result=result,
-            )
-        )
+        deltas = runner.astream(messages(guarded), upstream_body, result, **model_kw)
 
         def usage_of(full: str) -> tuple[int, int, str]:
             return result.prompt_tokens, result.completion_tokens, req.model
