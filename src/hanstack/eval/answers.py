@@ -89,7 +89,9 @@ def load_items(data_dir: Path) -> tuple[list[Any], list[QAItem]]:
             ref = row.get("reference_answer") or row.get("answer")
             if not isinstance(ref, str) or not isinstance(row.get("query"), str):
                 raise InvalidInputError(f"{queries_path}:{lineno}: needs 'query' and 'reference_answer'")
-            items.append(QAItem(str(row["qid"]), row["query"], frozenset(map(str, row["relevant_doc_ids"])), ref))
+            items.append(
+                QAItem(str(row["qid"]), row["query"], frozenset(map(str, row["relevant_doc_ids"])), ref)
+            )
     return corpus, items
 
 
@@ -103,6 +105,7 @@ class CachedEmbedder:
         self.path = path
         self._cache: dict[str, np.ndarray] = {}
         self._dirty = False
+        self._unsaved = 0
         if path is not None and path.is_file():
             data = np.load(path, allow_pickle=False)
             self._cache = {k: data[k] for k in data.files}
@@ -123,6 +126,9 @@ class CachedEmbedder:
             for i, v in zip(todo, vecs, strict=True):
                 self._cache[keys[i]] = np.asarray(v, dtype=np.float32)
             self._dirty = True
+            self._unsaved += len(todo)
+            if self._unsaved >= 256:  # long runs keep what they paid for if interrupted
+                self.save()
         if not keys:
             return np.empty((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
@@ -140,6 +146,7 @@ class CachedEmbedder:
             np.savez(tmp, **self._cache)
             tmp.replace(self.path)
             self._dirty = False
+            self._unsaved = 0
 
 
 @dataclass(slots=True)
@@ -153,7 +160,9 @@ class EvalIndex:
 
 
 @contextmanager
-def eval_index(settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | None = None) -> Iterator[EvalIndex]:
+def eval_index(
+    settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | None = None
+) -> Iterator[EvalIndex]:
     """The corpus ingested as a user would, in a throw-away index (vectors cached in ``cache_dir``)."""
     import tempfile
 
@@ -162,9 +171,12 @@ def eval_index(settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | N
     from hanstack.eval.retrieval import chunk_corpus, eval_retriever
 
     embedder = CachedEmbedder(build_embedder(settings), cache_dir / "e5_vectors.npz" if cache_dir else None)
-    with tempfile.TemporaryDirectory(prefix="hanstack-answers-ws-") as ws:
-        chunk_settings = load_settings(Path(ws), ingest=settings.ingest.model_dump())
-        chunks = chunk_corpus(corpus, chunk_settings)
+    chunks = _cached_chunks(settings, corpus, cache_dir)
+    if chunks is None:
+        with tempfile.TemporaryDirectory(prefix="hanstack-answers-ws-") as ws:
+            chunk_settings = load_settings(Path(ws), ingest=settings.ingest.model_dump())
+            chunks = chunk_corpus(corpus, chunk_settings)
+        _save_chunks(settings, corpus, cache_dir, chunks)
     internal = {c.provenance.source.rsplit("#", 1)[-1]: c.provenance.doc_id for c in chunks}
     try:
         with eval_retriever(chunks, embedder=embedder, settings=settings) as retriever:
@@ -172,6 +184,36 @@ def eval_index(settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | N
             yield EvalIndex(retriever, chunks, internal, {d.doc_id: d.text for d in corpus}, embedder)
     finally:
         embedder.save()
+
+
+def _chunks_path(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None) -> Path | None:
+    if cache_dir is None:
+        return None
+    h = hashlib.sha256(settings.ingest.model_dump_json().encode())
+    for d in corpus:
+        h.update(d.doc_id.encode() + b"\x1f" + d.text.encode() + b"\x1e")
+    return cache_dir / f"chunks-{h.hexdigest()[:16]}.pickle"
+
+
+def _cached_chunks(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None) -> list[Chunk] | None:
+    """Chunks of an earlier run with the same corpus and ingest settings (our own cache file)."""
+    import pickle
+
+    path = _chunks_path(settings, corpus, cache_dir)
+    if path is None or not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        return list(pickle.load(fh))
+
+
+def _save_chunks(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None, chunks: list[Chunk]) -> None:
+    import pickle
+
+    path = _chunks_path(settings, corpus, cache_dir)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            pickle.dump(chunks, fh)
 
 
 # --- text metrics ---------------------------------------------------------------------------------------
@@ -230,8 +272,14 @@ def answer_row(answer: Answer, item: QAItem, condition: str, idx: EvalIndex, ana
     pred_text = " ".join(c.text for c in answer.claims)
     pred_terms = analyzer.search_terms(pred_text) if pred_text else []
     by_chunk = {c.chunk_id: c for c in idx.chunks}
-    gold_cov = max((coverage_of(ref_terms, set(analyzer.search_terms(idx.corpus_text[g]))) for g in item.gold
-                    if g in idx.corpus_text), default=0.0)
+    gold_cov = max(
+        (
+            coverage_of(ref_terms, set(analyzer.search_terms(idx.corpus_text[g])))
+            for g in item.gold
+            if g in idx.corpus_text
+        ),
+        default=0.0,
+    )
     cited = answer.cited_chunk_ids
     correct = []
     for cid in cited:
@@ -246,7 +294,8 @@ def answer_row(answer: Answer, item: QAItem, condition: str, idx: EvalIndex, ana
     )
     sources = {s.id: s for s in answer.sources}
     verbatim_ok = all(
-        sources.get(c.source_id) is not None and sources[c.source_id].text[c.chunk_start : c.chunk_end] == c.quote
+        sources.get(c.source_id) is not None
+        and sources[c.source_id].text[c.chunk_start : c.chunk_end] == c.quote
         and claim.supported
         for claim in answer.claims
         for c in claim.citations
@@ -291,9 +340,19 @@ def run_model(
     conditions = ("answerable", "unanswerable") if unanswerable else ("answerable",)
     for n, item in enumerate(items, 1):
         for condition in conditions:
-            exclude = [idx.internal_doc[g] for g in item.gold if g in idx.internal_doc] if condition == "unanswerable" else []
-            answer = answerer.ask(item.query, tenant=EVAL_TENANT, groups=list(EVAL_GROUPS), model=model, k=k,
-                                  exclude_doc_ids=exclude)
+            exclude = (
+                [idx.internal_doc[g] for g in item.gold if g in idx.internal_doc]
+                if condition == "unanswerable"
+                else []
+            )
+            answer = answerer.ask(
+                item.query,
+                tenant=EVAL_TENANT,
+                groups=list(EVAL_GROUPS),
+                model=model,
+                k=k,
+                exclude_doc_ids=exclude,
+            )
             rows.append(answer_row(answer, item, condition, idx, answerer.analyzer))
         if progress is not None:
             progress(f"{model}: {n}/{len(items)}")
@@ -320,7 +379,9 @@ def summarise(rows: Sequence[dict[str, Any]], *, qids: set[str] | None = None) -
         "abstain_unans": mean([1.0 if r["abstained"] else 0.0 for r in una]) if una else None,
         "false_abstain": mean([1.0 if r["abstained"] else 0.0 for r in ans]) if ans else None,
         "claims_supported": (sum(r["claims_final"] for r in rows) / drafted) if drafted else None,
-        "drafts_with_unsupported": mean([1.0 if r["claims_removed"] else 0.0 for r in attempted]) if attempted else None,
+        "drafts_with_unsupported": mean([1.0 if r["claims_removed"] else 0.0 for r in attempted])
+        if attempted
+        else None,
         "unsupported_final": mean([1.0 if r["unsupported_final"] else 0.0 for r in rows]) if rows else None,
         "escalated": sum(1 for r in rows if r["escalated"]),
         "p50_s": percentile(lat, 50) if lat else None,
@@ -348,8 +409,14 @@ def evaluate_answers(
 
     corpus, items = load_items(data_dir)
     _, report_qids = holdout_split(items)
-    report: dict[str, Any] = {"data": str(data_dir), "k": k, "seed": seed, "models": {}, "summary": {},
-                              "summary_held_out": {}}
+    report: dict[str, Any] = {
+        "data": str(data_dir),
+        "k": k,
+        "seed": seed,
+        "models": {},
+        "summary": {},
+        "summary_held_out": {},
+    }
     t0 = time.perf_counter()
     with eval_index(settings, corpus, cache_dir=cache_dir) as idx:
         answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, k=k)
@@ -359,8 +426,11 @@ def evaluate_answers(
             say = (lambda msg: log.warning(msg)) if progress else None
             rows = run_model(answerer, idx, chosen, model, k=k, unanswerable=unanswerable, progress=say)
             idx.embedder.save()
-            report["models"][model] = {"queries": [it.qid for it in chosen], "rows": rows,
-                                       "seconds": round(time.perf_counter() - started, 1)}
+            report["models"][model] = {
+                "queries": [it.qid for it in chosen],
+                "rows": rows,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             report["summary"][model] = summarise(rows)
             report["summary_held_out"][model] = summarise(rows, qids=report_qids)
     report["seconds"] = round(time.perf_counter() - t0, 1)
@@ -413,7 +483,9 @@ def fit_linear_rule(
     return LinearRule((math.cos(theta), math.sin(theta)), t, {"objective": val, "tpr": tpr, "fpr": fpr})
 
 
-def rule_rates(rule: LinearRule, groups_pos: Sequence[np.ndarray], groups_neg: Sequence[np.ndarray]) -> dict[str, float]:
+def rule_rates(
+    rule: LinearRule, groups_pos: Sequence[np.ndarray], groups_neg: Sequence[np.ndarray]
+) -> dict[str, float]:
     w = np.array(rule.weights)
     pos = np.array([float(np.max(g @ w)) if len(g) else -1e9 for g in groups_pos])
     neg = np.array([float(np.max(g @ w)) if len(g) else -1e9 for g in groups_neg])
@@ -424,11 +496,16 @@ def rule_rates(rule: LinearRule, groups_pos: Sequence[np.ndarray], groups_neg: S
 
 def as_logistic(rule: LinearRule, scale: float = 40.0) -> dict[str, float]:
     """The rule as the logistic parameters of GateThresholds/SupportThresholds (p ≥ 0.5 ⇔ rule)."""
-    return {"w0": round(scale * rule.weights[0], 4), "w1": round(scale * rule.weights[1], 4),
-            "bias": round(-scale * rule.threshold, 4)}
+    return {
+        "w0": round(scale * rule.weights[0], 4),
+        "w1": round(scale * rule.weights[1], 4),
+        "bias": round(-scale * rule.threshold, 4),
+    }
 
 
-def gate_features(idx: EvalIndex, items: Sequence[QAItem], analyzer: Any, *, k: int) -> dict[str, dict[str, np.ndarray]]:
+def gate_features(
+    idx: EvalIndex, items: Sequence[QAItem], analyzer: Any, *, k: int
+) -> dict[str, dict[str, np.ndarray]]:
     """Per query: (coverage, dense) of each of the top-k hits, with and without the gold passage."""
     from hanstack.answer.gate import coverage
     from hanstack.answer.sources import Passage
@@ -466,8 +543,16 @@ def calibrate_gate(idx: EvalIndex, items: Sequence[QAItem], analyzer: Any, *, k:
     return {
         "rule": {"weights": rule.weights, "threshold": rule.threshold},
         "logistic": as_logistic(rule),
-        "fit": {"queries": len(fit_qids), "false_abstain": 1 - fitted["tpr"], "abstain_unans": 1 - fitted["fpr"]},
-        "held_out": {"queries": len(report_qids), "false_abstain": 1 - held["tpr"], "abstain_unans": 1 - held["fpr"]},
+        "fit": {
+            "queries": len(fit_qids),
+            "false_abstain": 1 - fitted["tpr"],
+            "abstain_unans": 1 - fitted["fpr"],
+        },
+        "held_out": {
+            "queries": len(report_qids),
+            "false_abstain": 1 - held["tpr"],
+            "abstain_unans": 1 - held["fpr"],
+        },
         "features": "coverage = share of question content morphemes in the passage; dense = e5 cosine",
     }
 
@@ -487,7 +572,9 @@ def nli_pairs(path: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def support_features(checker: Any, pairs: Sequence[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def support_features(
+    checker: Any, pairs: Sequence[tuple[str, str, str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (n, 2) = overlap, similarity; hard-rule rejections (n,); labels (n,) entailment=1)."""
     from hanstack.answer.support import missing_numbers
 
@@ -499,8 +586,9 @@ def support_features(checker: Any, pairs: Sequence[tuple[str, str, str]]) -> tup
     return feats, np.array(hard), labels
 
 
-def calibrate_support(checker: Any, fit_pairs: Sequence[tuple[str, str, str]],
-                      report_pairs: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+def calibrate_support(
+    checker: Any, fit_pairs: Sequence[tuple[str, str, str]], report_pairs: Sequence[tuple[str, str, str]]
+) -> dict[str, Any]:
     """Fit the overlap/similarity rule on ``fit_pairs`` (entailment vs neutral+contradiction), report
     on ``report_pairs``; the hard rules (numbers, negation) apply before the rule, as in the checker."""
     f_fit, hard_fit, y_fit = support_features(checker, fit_pairs)
@@ -517,15 +605,26 @@ def calibrate_support(checker: Any, fit_pairs: Sequence[tuple[str, str, str]],
     labels_rep = [lab for _, _, lab in report_pairs]
     w = np.array(rule.weights)
     accepted = [(not hard_rep[i]) and float(f_rep[i] @ w) >= rule.threshold for i in range(len(labels_rep))]
-    by_label = {lab: mean([1.0 if a else 0.0 for a, lbl in zip(accepted, labels_rep, strict=True) if lbl == lab])
-                for lab in sorted(set(labels_rep))}
-    hard_by_label = {lab: mean([1.0 if h else 0.0 for h, lbl in zip(hard_rep, labels_rep, strict=True) if lbl == lab])
-                     for lab in sorted(set(labels_rep))}
-    precision = (held["tpr"] * held["n_pos"]) / max(1e-9, held["tpr"] * held["n_pos"] + held["fpr"] * held["n_neg"])
+    by_label = {
+        lab: mean([1.0 if a else 0.0 for a, lbl in zip(accepted, labels_rep, strict=True) if lbl == lab])
+        for lab in sorted(set(labels_rep))
+    }
+    hard_by_label = {
+        lab: mean([1.0 if h else 0.0 for h, lbl in zip(hard_rep, labels_rep, strict=True) if lbl == lab])
+        for lab in sorted(set(labels_rep))
+    }
+    precision = (held["tpr"] * held["n_pos"]) / max(
+        1e-9, held["tpr"] * held["n_pos"] + held["fpr"] * held["n_neg"]
+    )
     return {
         "rule": {"weights": rule.weights, "threshold": rule.threshold},
         "logistic": as_logistic(rule),
         "fit": {"pairs": len(fit_pairs), **rule.fit},
-        "held_out": {"pairs": len(report_pairs), **held, "precision": precision,
-                     "accepted_by_label": by_label, "hard_rule_rejections_by_label": hard_by_label},
+        "held_out": {
+            "pairs": len(report_pairs),
+            **held,
+            "precision": precision,
+            "accepted_by_label": by_label,
+            "hard_rule_rejections_by_label": hard_by_label,
+        },
     }
