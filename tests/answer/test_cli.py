@@ -35,7 +35,9 @@ def _app():
 
 
 def test_ask_prints_answer_citations_and_sources(indexed) -> None:
-    result = runner.invoke(_app(), ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive", "--k", "4"])
+    result = runner.invoke(
+        _app(), ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive", "--k", "4"]
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "추출식 답변" in out and "발췌 응답" in out  # labelled extractive
@@ -56,7 +58,9 @@ def test_ask_json_is_the_answer_schema(indexed, constitution) -> None:
 
 
 def test_ask_abstains_when_documents_do_not_say(indexed) -> None:
-    result = runner.invoke(_app(), ["ask", "비트코인의 현재 시세는 얼마인가요?", "--model", "extractive", "--json"])
+    result = runner.invoke(
+        _app(), ["ask", "비트코인의 현재 시세는 얼마인가요?", "--model", "extractive", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["abstained"] is True
@@ -64,7 +68,9 @@ def test_ask_abstains_when_documents_do_not_say(indexed) -> None:
 
 
 def test_other_groups_see_nothing(indexed) -> None:
-    result = runner.invoke(_app(), ["ask", "대통령의 임기는?", "--model", "extractive", "--group", "hr", "--json"])
+    result = runner.invoke(
+        _app(), ["ask", "대통령의 임기는?", "--model", "extractive", "--group", "hr", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["abstained"] and data["searched"]["hits"] == 0

@@ -12,7 +12,9 @@ from hanstack.eval.answers import fit_linear_rule, rouge_l, rule_rates, summaris
 
 
 def test_token_f1_and_rouge_l_by_hand() -> None:
-    assert token_f1(["a", "b", "c"], ["a", "b", "d", "e"]) == pytest.approx(2 * (2 / 3) * (2 / 4) / (2 / 3 + 2 / 4))
+    assert token_f1(["a", "b", "c"], ["a", "b", "d", "e"]) == pytest.approx(
+        2 * (2 / 3) * (2 / 4) / (2 / 3 + 2 / 4)
+    )
     assert token_f1([], ["a"]) == 0.0
     # LCS of (a b c d) and (a c d e) = a c d → P = 3/4, R = 3/4
     assert rouge_l(["a", "b", "c", "d"], ["a", "c", "d", "e"]) == pytest.approx(0.75)
@@ -31,12 +33,40 @@ def test_linear_rule_separates_and_generalises() -> None:
 
 def test_summary_counts() -> None:
     rows = [
-        {"qid": "1", "condition": "answerable", "abstained": False, "cited": 2, "cited_correct": 1, "cites_gold": True,
-         "f1": 0.5, "rouge_l": 0.4, "claims_final": 2, "claims_removed": 1, "unsupported_final": False,
-         "latency_s": 1.0, "escalated": False, "prompt_tokens": 10, "completion_tokens": 5},
-        {"qid": "1", "condition": "unanswerable", "abstained": True, "cited": 0, "cited_correct": 0, "cites_gold": False,
-         "f1": 0.0, "rouge_l": 0.0, "claims_final": 0, "claims_removed": 0, "unsupported_final": False,
-         "latency_s": 3.0, "escalated": False, "prompt_tokens": 0, "completion_tokens": 0},
+        {
+            "qid": "1",
+            "condition": "answerable",
+            "abstained": False,
+            "cited": 2,
+            "cited_correct": 1,
+            "cites_gold": True,
+            "f1": 0.5,
+            "rouge_l": 0.4,
+            "claims_final": 2,
+            "claims_removed": 1,
+            "unsupported_final": False,
+            "latency_s": 1.0,
+            "escalated": False,
+            "prompt_tokens": 10,
+            "completion_tokens": 5,
+        },
+        {
+            "qid": "1",
+            "condition": "unanswerable",
+            "abstained": True,
+            "cited": 0,
+            "cited_correct": 0,
+            "cites_gold": False,
+            "f1": 0.0,
+            "rouge_l": 0.0,
+            "claims_final": 0,
+            "claims_removed": 0,
+            "unsupported_final": False,
+            "latency_s": 3.0,
+            "escalated": False,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+        },
     ]
     s = summarise(rows)
     assert s["cit_precision"] == 0.5 and s["cit_recall"] == 1.0
@@ -51,13 +81,22 @@ def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch)
     data.mkdir()
     arts = {f"art{n}": constitution.article(n).text for n in (1, 3, 42, 67, 70)}
     (data / "corpus.jsonl").write_text(
-        "".join(json.dumps({"doc_id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in arts.items()), encoding="utf-8"
+        "".join(json.dumps({"doc_id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in arts.items()),
+        encoding="utf-8",
     )
     queries = [
-        {"qid": "q1", "query": "대통령의 임기는 몇 년인가요?", "relevant_doc_ids": ["art70"],
-         "reference_answer": "대통령의 임기는 5년이며 중임할 수 없습니다."},
-        {"qid": "q2", "query": "국회의원의 임기는 몇 년인가요?", "relevant_doc_ids": ["art42"],
-         "reference_answer": "국회의원의 임기는 4년입니다."},
+        {
+            "qid": "q1",
+            "query": "대통령의 임기는 몇 년인가요?",
+            "relevant_doc_ids": ["art70"],
+            "reference_answer": "대통령의 임기는 5년이며 중임할 수 없습니다.",
+        },
+        {
+            "qid": "q2",
+            "query": "국회의원의 임기는 몇 년인가요?",
+            "relevant_doc_ids": ["art42"],
+            "reference_answer": "국회의원의 임기는 4년입니다.",
+        },
     ]
     (data / "queries.jsonl").write_text(
         "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8"
@@ -65,8 +104,22 @@ def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch)
     from hanstack.cli import app
 
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["eval", "answers", "--data", str(data), "--model", "extractive", "--k", "3",
-                                      "--out", str(out), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "answers",
+            "--data",
+            str(data),
+            "--model",
+            "extractive",
+            "--k",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["extractive"]
     assert summary["n"] == 2 and summary["n_unanswerable"] == 2

@@ -30,21 +30,37 @@ def test_draft_schema_restricts_source_ids_to_those_shown() -> None:
 
 def test_draft_answer_validates() -> None:
     ok = DraftAnswer.model_validate(
-        {"answerable": True, "claims": [{"text": "대통령의 임기는 5년이다.", "source_ids": ["S1"], "quote": "임기는 5년"}]}
+        {
+            "answerable": True,
+            "claims": [{"text": "대통령의 임기는 5년이다.", "source_ids": ["S1"], "quote": "임기는 5년"}],
+        }
     )
     assert ok.claims[0].source_ids == ["S1"]
     with pytest.raises(ValidationError):
-        DraftAnswer.model_validate({"answerable": True, "claims": [{"text": "x", "source_ids": [], "quote": "y"}]})
+        DraftAnswer.model_validate(
+            {"answerable": True, "claims": [{"text": "x", "source_ids": [], "quote": "y"}]}
+        )
 
 
 def test_answer_round_trips_as_json_with_korean_intact() -> None:
     cit = Citation(
-        source_id="S1", chunk_id="c1", quote="대통령의 임기는 5년으로 하며", quote_as_given="임기는 5년",
-        match_score=1.0, chunk_start=6, chunk_end=22, doc_start=106, doc_end=122, source="헌법.txt",
+        source_id="S1",
+        chunk_id="c1",
+        quote="대통령의 임기는 5년으로 하며",
+        quote_as_given="임기는 5년",
+        match_score=1.0,
+        chunk_start=6,
+        chunk_end=22,
+        doc_start=106,
+        doc_end=122,
+        source="헌법.txt",
         section="제4장 정부 > 제70조",
     )
     answer = Answer(
-        question="대통령의 임기는?", text="대통령의 임기는 5년이다. [S1]", abstained=False, mode="generative",
+        question="대통령의 임기는?",
+        text="대통령의 임기는 5년이다. [S1]",
+        abstained=False,
+        mode="generative",
         claims=[Claim(text="대통령의 임기는 5년이다.", citations=[cit], supported=True)],
         searched=Searched(query="대통령의 임기는?", tenant="default", k=5),
         model=ModelUsed(requested="small", name="qwen", kind="llamacpp"),

@@ -14,7 +14,9 @@ from hanstack.answer.support import (
 
 ART70 = "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."
 ART42 = "제42조 국회의원의 임기는 4년으로 한다."
-ART1 = "제1조 ① 대한민국은 민주공화국이다.\n②대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
+ART1 = (
+    "제1조 ① 대한민국은 민주공화국이다.\n②대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +25,14 @@ def checker(kiwi, embedder) -> SupportChecker:
 
 
 def test_true_quote_and_faithful_paraphrase_pass(checker) -> None:
-    verbatim = checker.check("대통령의 임기는 5년으로 하며, 중임할 수 없다.", "대통령의 임기는 5년으로 하며", ART70)
+    verbatim = checker.check(
+        "대통령의 임기는 5년으로 하며, 중임할 수 없다.", "대통령의 임기는 5년으로 하며", ART70
+    )
     assert verbatim.supported, verbatim
     assert verbatim.scores.quote_match == 1.0
-    paraphrase = checker.check("대통령 임기는 5년이고 중임할 수 없습니다.", "대통령의 임기는 5년으로 하며, 중임할 수 없다", ART70)
+    paraphrase = checker.check(
+        "대통령 임기는 5년이고 중임할 수 없습니다.", "대통령의 임기는 5년으로 하며, 중임할 수 없다", ART70
+    )
     assert paraphrase.supported, paraphrase.scores
 
 

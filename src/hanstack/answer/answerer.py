@@ -229,8 +229,13 @@ class Answerer:
         t0 = time.perf_counter()
         q_terms = list(dict.fromkeys(self.analyzer.search_terms(question)))
         searched = searched or Searched(
-            query=question, terms=q_terms, tenant=self.settings.ingest.default_tenant,
-            groups=list(self.settings.ingest.default_acl), k=len(passages), mode="given", hits=len(passages),
+            query=question,
+            terms=q_terms,
+            tenant=self.settings.ingest.default_tenant,
+            groups=list(self.settings.ingest.default_acl),
+            k=len(passages),
+            mode="given",
+            hits=len(passages),
             documents=list(dict.fromkeys(p.provenance.title or p.provenance.source for p in passages)),
         )
         passages = apply_trust(passages, self._trust_hook)
@@ -292,7 +297,9 @@ class Answerer:
 
         q = normalize_text(question or "")
         if not q:
-            raise InvalidInputError("the question is empty", hint='ask something, e.g. hanstack ask "대통령의 임기는?"')
+            raise InvalidInputError(
+                "the question is empty", hint='ask something, e.g. hanstack ask "대통령의 임기는?"'
+            )
         return q
 
     def _with_dense(self, question: str, passages: Sequence[Passage]) -> list[Passage]:
@@ -319,13 +326,17 @@ class Answerer:
         ranked = sorted(passages, key=lambda p: -p.score)
         return ranked[: self.max_sources]
 
-    def _layout(self, backend: ModelBackend, question: str, passages: Sequence[Passage], q_terms: list[str]) -> tuple[PromptLayout, list[tuple[str, Passage]]]:
+    def _layout(
+        self, backend: ModelBackend, question: str, passages: Sequence[Passage], q_terms: list[str]
+    ) -> tuple[PromptLayout, list[tuple[str, Passage]]]:
         count = backend.count_tokens
         chosen = self._select(passages)
         n = max(1, len(chosen))
         # room for the chat template, the <source ...> tags and their attributes
         overhead = 128 + 64 * n
-        budget = backend.info.context_length - self.max_tokens - count(INSTRUCTIONS) - count(question) - overhead
+        budget = (
+            backend.info.context_length - self.max_tokens - count(INSTRUCTIONS) - count(question) - overhead
+        )
         per_source = max(64, min(self.source_tokens, budget // n))
         trimmed = [trim_passage(p, per_source, count, q_terms) for p in chosen]
         labelled = label_sources(trimmed)
@@ -348,13 +359,27 @@ class Answerer:
         used = self._model_used(backend, requested)
         try:
             result = generate_structured(
-                backend, layout.messages(), schema, settings=self.settings, include_schema=False,
-                escalate=False, repair=True, max_tokens=self.max_tokens, temperature=0.0,
+                backend,
+                layout.messages(),
+                schema,
+                settings=self.settings,
+                include_schema=False,
+                escalate=False,
+                repair=True,
+                max_tokens=self.max_tokens,
+                temperature=0.0,
             )
         except StructuredOutputError as exc:
             log.info("structured answer failed on %s: %s", backend.info.name, exc.message)
-            ans = self._abstain(question, searched, requested, "모델 출력이 답변 형식에 맞지 않습니다", None,
-                                passages=[p for _, p in labelled], used=used)
+            ans = self._abstain(
+                question,
+                searched,
+                requested,
+                "모델 출력이 답변 형식에 맞지 않습니다",
+                None,
+                passages=[p for _, p in labelled],
+                used=used,
+            )
             ans.timings.generate_s = round(time.perf_counter() - t0, 4)
             return _Outcome(ans, failed=True)
         gen_s = time.perf_counter() - t0
@@ -370,11 +395,18 @@ class Answerer:
             exact=backend.info.exact_tokenizer,
             cached_prompt_tokens=chat.timings.cached_prompt_tokens if chat else 0,
         )
-        timings = StageTimings(generate_s=round(gen_s, 4), check_s=round(check_s, 4),
-                               ttft_s=chat.timings.ttft_s if chat else None)
+        timings = StageTimings(
+            generate_s=round(gen_s, 4),
+            check_s=round(check_s, 4),
+            ttft_s=chat.timings.ttft_s if chat else None,
+        )
         sources = [to_source_ref(sid, p) for sid, p in labelled]
         if not draft.answerable or not claims:
-            reason = "모델이 문서에서 답을 찾지 못했습니다" if not draft.answerable else "근거가 확인된 주장이 없습니다"
+            reason = (
+                "모델이 문서에서 답을 찾지 못했습니다"
+                if not draft.answerable
+                else "근거가 확인된 주장이 없습니다"
+            )
             ans = self._abstain(question, searched, requested, reason, None, passages=[], used=used)
             ans.sources, ans.removed_claims, ans.tokens, ans.timings = sources, removed, tokens, timings
             return _Outcome(ans, failed=True)
@@ -395,7 +427,12 @@ class Answerer:
         return _Outcome(answer, failed=bool(removed))
 
     def _extractive(
-        self, question: str, passages: Sequence[Passage], q_terms: list[str], searched: Searched, requested: str
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        q_terms: list[str],
+        searched: Searched,
+        requested: str,
     ) -> _Outcome:
         from hanstack.llm.extractive import EXTRACTIVE_LABEL, ExtractiveBackend
 
@@ -426,8 +463,15 @@ class Answerer:
         tokens = self._count_extractive(question, sources, claims)
         timings = StageTimings(generate_s=round(gen_s, 4), check_s=round(check_s, 4))
         if not claims:
-            ans = self._abstain(question, searched, requested, "질문과 맞는 문장을 찾지 못했습니다", None,
-                                passages=[], used=used)
+            ans = self._abstain(
+                question,
+                searched,
+                requested,
+                "질문과 맞는 문장을 찾지 못했습니다",
+                None,
+                passages=[],
+                used=used,
+            )
             ans.sources, ans.removed_claims, ans.tokens, ans.timings = sources, removed, tokens, timings
             ans.mode, ans.label = "extractive", EXTRACTIVE_LABEL
             return _Outcome(ans, failed=True)
@@ -449,7 +493,9 @@ class Answerer:
         return _Outcome(answer, failed=False)
 
     # --- the support check over a draft ---------------------------------------------------------------
-    def _check_claims(self, draft: DraftAnswer, labelled: Sequence[tuple[str, Passage]]) -> tuple[list[Claim], list[Claim]]:
+    def _check_claims(
+        self, draft: DraftAnswer, labelled: Sequence[tuple[str, Passage]]
+    ) -> tuple[list[Claim], list[Claim]]:
         by_id = dict(labelled)
         items: list[tuple[str, str, str]] = []
         owners: list[tuple[int, str, bool]] = []  # (claim index, source id, re-attributed)
@@ -473,7 +519,9 @@ class Answerer:
             cited_ok = [(sid, chk) for sid, moved, chk in results if not moved and chk.supported]
             moved_ok = [(sid, chk) for sid, moved, chk in results if moved and chk.supported]
             ok = cited_ok or moved_ok[:1]
-            best = max((chk for _, _, chk in results), key=lambda c: (c.supported, c.match.score), default=None)
+            best = max(
+                (chk for _, _, chk in results), key=lambda c: (c.supported, c.match.score), default=None
+            )
             claim = Claim(text=dc.text.strip(), supported=bool(ok))
             if best is not None:
                 claim.support = best.scores
@@ -481,7 +529,9 @@ class Answerer:
             else:
                 claim.reason = "인용한 출처가 없습니다 (no valid source id)"
             if ok:
-                claim.citations = [_citation(sid, by_id[sid], dc.quote, chk, reattributed=not cited_ok) for sid, chk in ok]
+                claim.citations = [
+                    _citation(sid, by_id[sid], dc.quote, chk, reattributed=not cited_ok) for sid, chk in ok
+                ]
                 claims.append(claim)
             else:
                 removed.append(claim)
@@ -490,13 +540,24 @@ class Answerer:
     # --- helpers ------------------------------------------------------------------------------------
     def _model_used(self, backend: ModelBackend, requested: str) -> ModelUsed:
         info = backend.info
-        return ModelUsed(requested=requested, name=info.name, kind=info.kind, tier=info.tier,
-                         extractive=info.kind == "extractive")
+        return ModelUsed(
+            requested=requested,
+            name=info.name,
+            kind=info.kind,
+            tier=info.tier,
+            extractive=info.kind == "extractive",
+        )
 
     def _retrieval_used(self, searched: Searched) -> RetrievalUsed:
         r = self.settings.retrieval
-        return RetrievalUsed(mode=searched.mode, k=searched.k, fusion=r.fusion, sparse_weight=r.sparse_weight,
-                             dense_weight=r.dense_weight, embedder=r.embedder)
+        return RetrievalUsed(
+            mode=searched.mode,
+            k=searched.k,
+            fusion=r.fusion,
+            sparse_weight=r.sparse_weight,
+            dense_weight=r.dense_weight,
+            embedder=r.embedder,
+        )
 
     def _count_extractive(self, question: str, sources: Sequence[Any], claims: Sequence[Claim]) -> TokenUsage:
         """No model ran; counts use the default serving model's tokenizer (what a model would read)."""
@@ -508,8 +569,12 @@ class Answerer:
         except (ImportError, HanstackError):
             return TokenUsage(tokenizer="none", exact=False)
         prompt = question + "".join(s.text for s in sources)
-        return TokenUsage(prompt_tokens=tok.count(prompt), completion_tokens=tok.count(_compose(claims)),
-                          tokenizer=name, exact=True)
+        return TokenUsage(
+            prompt_tokens=tok.count(prompt),
+            completion_tokens=tok.count(_compose(claims)),
+            tokenizer=name,
+            exact=True,
+        )
 
     def _abstain(
         self,
@@ -541,12 +606,12 @@ class Answerer:
 
 
 def abstain_text(searched: Searched) -> str:
-    """"문서에서 근거를 찾을 수 없습니다" plus what was searched."""
+    """ "문서에서 근거를 찾을 수 없습니다" plus what was searched."""
     groups = ", ".join(searched.groups) or "-"
     terms = ", ".join(searched.terms[:12]) or "-"
     docs = ", ".join(searched.documents[:5]) or "없음"
     return (
-        f"{ABSTAIN_MESSAGE}. 검색한 내용: 질문 \"{searched.query}\" (검색어: {terms}; "
+        f'{ABSTAIN_MESSAGE}. 검색한 내용: 질문 "{searched.query}" (검색어: {terms}; '
         f"테넌트 {searched.tenant}, 그룹 {groups}; 상위 {searched.k}개 중 {searched.hits}개 검색됨; 살펴본 문서: {docs})."
     )
 
@@ -560,7 +625,9 @@ def _compose(claims: Sequence[Claim]) -> str:
     return "\n".join(parts)
 
 
-def _citation(sid: str, passage: Passage, quote_given: str, chk: ClaimCheck, *, reattributed: bool = False) -> Citation:
+def _citation(
+    sid: str, passage: Passage, quote_given: str, chk: ClaimCheck, *, reattributed: bool = False
+) -> Citation:
     prov = passage.provenance
     start, end = chk.match.start, chk.match.end
     return Citation(

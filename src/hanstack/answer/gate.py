@@ -47,8 +47,12 @@ class GateSignals:
 
     @property
     def as_dict(self) -> dict[str, float | str | None]:
-        return {"coverage": self.coverage, "dense": self.dense, "probability": self.probability,
-                "best_chunk_id": self.best_chunk_id}
+        return {
+            "coverage": self.coverage,
+            "dense": self.dense,
+            "probability": self.probability,
+            "best_chunk_id": self.best_chunk_id,
+        }
 
 
 def coverage(question_terms: Sequence[str], passage: Passage) -> float:
@@ -59,7 +63,9 @@ def coverage(question_terms: Sequence[str], passage: Passage) -> float:
     return len(wanted & have) / len(wanted)
 
 
-def assess(question_terms: Sequence[str], passages: Sequence[Passage], thresholds: GateThresholds) -> GateSignals:
+def assess(
+    question_terms: Sequence[str], passages: Sequence[Passage], thresholds: GateThresholds
+) -> GateSignals:
     """The best passage's signals (by gate probability)."""
     best = GateSignals(0.0, None, 0.0, None)
     for p in passages:
@@ -67,5 +73,7 @@ def assess(question_terms: Sequence[str], passages: Sequence[Passage], threshold
         dense = p.extras.get("dense")
         prob = thresholds.probability(cov, dense)
         if best.best_chunk_id is None or prob > best.probability:
-            best = GateSignals(round(cov, 4), None if dense is None else round(float(dense), 4), prob, p.chunk_id)
+            best = GateSignals(
+                round(cov, 4), None if dense is None else round(float(dense), 4), prob, p.chunk_id
+            )
     return best

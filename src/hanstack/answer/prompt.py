@@ -94,7 +94,9 @@ def build_layout(question: str, labelled: Sequence[tuple[str, Passage]]) -> Prom
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
-def trim_passage(passage: Passage, max_tokens: int, count: Callable[[str], int], focus_terms: Sequence[str]) -> Passage:
+def trim_passage(
+    passage: Passage, max_tokens: int, count: Callable[[str], int], focus_terms: Sequence[str]
+) -> Passage:
     """Cut a long passage down to ``max_tokens``, keeping the window of whole lines/sentences that
     best covers ``focus_terms`` (the question's content morphemes).
 

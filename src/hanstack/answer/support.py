@@ -105,7 +105,8 @@ def polarity(morphemes: Sequence[Morpheme]) -> tuple[set[str], set[str]]:
             continue
         if j is not None:
             negated_at.add(j)
-    affirmed, negated = set(), set()
+    affirmed: set[str] = set()
+    negated: set[str] = set()
     for i, m in enumerate(ms):
         if i in cues or m.base_tag not in _CONTENT:
             continue
@@ -199,7 +200,11 @@ class SupportChecker:
             match = locate_quote(quote, chunk)
             scores = SupportScores(quote_match=round(match.score, 4))
             if match.score < th.quote:
-                partial.append(ClaimCheck(False, scores, match, "인용문이 출처에 없습니다 (quote not found in the cited source)"))
+                partial.append(
+                    ClaimCheck(
+                        False, scores, match, "인용문이 출처에 없습니다 (quote not found in the cited source)"
+                    )
+                )
                 continue
             lo, hi = evidence_window(chunk, match.start, match.end, th.context_sentences)
             evidence = chunk[lo:hi]
@@ -224,7 +229,9 @@ class SupportChecker:
         if scores.negation_mismatch:
             return ClaimCheck(False, scores, match, "부정 표현이 근거와 반대입니다 (negation mismatch)")
         if th.probability(scores.term_overlap, scores.similarity) < th.threshold:
-            return ClaimCheck(False, scores, match, "근거가 주장을 뒷받침하지 않습니다 (low overlap/similarity)")
+            return ClaimCheck(
+                False, scores, match, "근거가 주장을 뒷받침하지 않습니다 (low overlap/similarity)"
+            )
         if self.verifier is not None:
             verdict = self.verifier(claim, evidence)
             scores.model_verdict = verdict

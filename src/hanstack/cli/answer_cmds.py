@@ -35,12 +35,16 @@ verbatim and is labelled extractive.
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in Korean or English.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant to search (default: settings).")] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Tenant to search (default: settings).")
+    ] = None,
     group: Annotated[
-        list[str] | None, typer.Option("--group", "-g", help="ACL group of the asker (repeatable; default: public).")
+        list[str] | None,
+        typer.Option("--group", "-g", help="ACL group of the asker (repeatable; default: public)."),
     ] = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="small | large | auto | extractive | a registered model name.")
+        str,
+        typer.Option("--model", "-m", help="small | large | auto | extractive | a registered model name."),
     ] = "auto",
     k: Annotated[int, typer.Option("--k", help="Passages to retrieve.", min=1, max=50)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
@@ -88,7 +92,11 @@ def render_answer(answer: Answer) -> None:
             if c.title and c.title != c.source:
                 where.append(f"[dim]{escape(c.source)}[/]")
             if c.page_start is not None:
-                pages = str(c.page_start) if c.page_end in (None, c.page_start) else f"{c.page_start}-{c.page_end}"
+                pages = (
+                    str(c.page_start)
+                    if c.page_end in (None, c.page_start)
+                    else f"{c.page_start}-{c.page_end}"
+                )
                 where.append(f"p. {pages}")
             if c.section:
                 where.append(escape(c.section))
@@ -126,10 +134,15 @@ Examples:
 def eval_answers(
     ctx: typer.Context,
     data: Annotated[
-        Path | None, typer.Option("--data", help="Folder with corpus.jsonl and queries.jsonl (default: autorag_ko).")
+        Path | None,
+        typer.Option("--data", help="Folder with corpus.jsonl and queries.jsonl (default: autorag_ko)."),
     ] = None,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model(s) to evaluate (repeatable).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Evaluate a random subset of this many queries.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model(s) to evaluate (repeatable).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Evaluate a random subset of this many queries.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the subset.")] = 7,
     k: Annotated[int, typer.Option("--k", help="Passages to retrieve.")] = 5,
     unanswerable: Annotated[bool, typer.Option(help="Also run the gold-removed (unanswerable) set.")] = True,
@@ -141,8 +154,14 @@ def eval_answers(
     settings = state(ctx).settings()
     data_dir = data or default_data_dir()
     report = evaluate_answers(
-        settings, data_dir, models=model or ["extractive"], limit=limit, seed=seed, k=k,
-        unanswerable=unanswerable, progress=not as_json,
+        settings,
+        data_dir,
+        models=model or ["extractive"],
+        limit=limit,
+        seed=seed,
+        k=k,
+        unanswerable=unanswerable,
+        progress=not as_json,
     )
     if out is not None:
         write_report(report, out)
@@ -157,8 +176,20 @@ def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
     table = Table(title="grounded answers")
-    cols = ["model", "n", "cit_precision", "cit_recall", "f1", "rougeL", "abstain_unans", "false_abstain",
-            "claims_supported", "unsupported_final", "p50_s", "p95_s"]
+    cols = [
+        "model",
+        "n",
+        "cit_precision",
+        "cit_recall",
+        "f1",
+        "rougeL",
+        "abstain_unans",
+        "false_abstain",
+        "claims_supported",
+        "unsupported_final",
+        "p50_s",
+        "p95_s",
+    ]
     for c in cols:
         table.add_column(c)
     for name, row in summary.items():
