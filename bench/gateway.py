@@ -417,7 +417,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--requests", type=int, nargs=3, default=[400, 1600, 3200], metavar=("C1", "C16", "C64"))
+    ap.add_argument("--requests", type=int, nargs=3, default=[400, 1600, 1600], metavar=("C1", "C16", "C64"))
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--memory", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
     ap.add_argument("--kill-after", type=float, default=4.0)
