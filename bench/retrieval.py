@@ -491,10 +491,6 @@ def main() -> None:
     args = ap.parse_args()
     parts = set(args.only.split(","))
     res: dict[str, Any] = {}
-    previous = REPO / "bench" / "results" / "retrieval.json"
-    if previous.exists():  # keep the parts not rerun
-        old = json.loads(previous.read_text(encoding="utf-8"))
-        res = {k: old[k] for k in ("quality", "speed", "recall") if k in old}
     if "quality" in parts:
         res["quality"] = quality()
     if "speed" in parts:
@@ -502,6 +498,10 @@ def main() -> None:
     if "recall" in parts:
         res["recall"] = recall(args.recall_n)
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    previous = REPO / "bench" / "results" / "retrieval.json"
+    if previous.exists():  # keep the parts not rerun (read now: parts may run in parallel processes)
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        res = {**{k: old[k] for k in ("quality", "speed", "recall") if k in old}, **res}
     cmd = "python bench/retrieval.py " + " ".join(sys.argv[1:])
     path = write_results("retrieval", cmd.strip(), res, markdown(res), PACKAGES)
     print(path.read_text(encoding="utf-8"))

@@ -241,3 +241,19 @@ def test_chunks_without_terms_are_indexed_for_dense_search(open_store):
     res = store.query(StoreQuery(scope=SCOPE, limit=3, dense=emb, sparse=store.encoder.query([])))
     assert [c.doc_id for c in res.dense] == ["emoji"]
     assert res.sparse == []
+
+
+def test_scores_do_not_reveal_other_tenants_documents(open_store):
+    """BM25 statistics are computed over the asker's visible chunks only: adding documents to
+    another tenant (or another group) leaves every score of this one unchanged."""
+    store = open_store()
+    store.upsert_chunks([make_chunk("합병 계획 검토", doc="mine"), make_chunk("영업 실적 보고", doc="mine2")])
+
+    def scores():
+        res = store.query(StoreQuery(scope=SCOPE, limit=5, sparse=store.encoder.query(["합병", "실적"])))
+        return sorted(round(c.score, 6) for c in res.sparse)
+
+    before = scores()
+    store.upsert_chunks([make_chunk(f"합병 합병 {i}", doc=f"o{i}", tenant="t2") for i in range(20)])
+    store.upsert_chunks([make_chunk(f"실적 {i}", doc=f"g{i}", acl=("board",)) for i in range(20)])
+    assert scores() == before

@@ -182,6 +182,8 @@ class EdgeStore(QdrantStoreBase):
         requests: list[tuple[str, Any]] = []
         if query.sparse is not None and len(query.sparse):
             vec = q.SparseVector(query.sparse.indices, query.sparse.values)
+            # IDF over what the asker may see: another tenant's documents must not move the scores
+            idf = q.SearchParams(idf=q.IdfParams(corpus=flt))
             requests.append(
                 (
                     "sparse",
@@ -189,6 +191,7 @@ class EdgeStore(QdrantStoreBase):
                         limit=query.limit,
                         query=q.Query.Nearest(vec, using=SPARSE),
                         filter=flt,
+                        params=idf,
                         with_payload=["doc_id"],
                     ),
                 )

@@ -189,11 +189,18 @@ class QdrantStore(QdrantStoreBase):
         requests: list[tuple[str, Any]] = []
         if query.sparse is not None and len(query.sparse):
             vec = mm.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
+            # IDF over what the asker may see: another tenant's documents must not move the scores
+            idf = mm.SearchParams(idf=mm.IdfCorpusParams(corpus=flt))
             requests.append(
                 (
                     "sparse",
                     mm.QueryRequest(
-                        query=vec, using=SPARSE, filter=flt, limit=query.limit, with_payload=["doc_id"]
+                        query=vec,
+                        using=SPARSE,
+                        filter=flt,
+                        params=idf,
+                        limit=query.limit,
+                        with_payload=["doc_id"],
                     ),
                 )
             )
