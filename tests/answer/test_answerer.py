@@ -14,7 +14,7 @@ import pytest
 
 from hanstack.answer import ABSTAIN_MESSAGE, INSTRUCTIONS, Answerer, Passage
 from hanstack.config import load_settings
-from hanstack.errors import InvalidInputError, ModelUnavailableError
+from hanstack.errors import InvalidInputError, ModelNotFoundError, ModelUnavailableError
 from hanstack.ingest.models import Trust
 from hanstack.llm.extractive import EXTRACTIVE_LABEL
 from hanstack.llm.types import ChatMessage, ChatResult, ModelInfo, Timings
@@ -72,6 +72,8 @@ def make_answerer(settings, kiwi, embedder, backends: dict[str, Any] | None = No
             from hanstack.llm.extractive import ExtractiveBackend
 
             return ExtractiveBackend()
+        if name.startswith("no-such"):
+            raise ModelNotFoundError(f"unknown model {name!r}", hint="known: small, large")
         if name not in backends:
             raise ModelUnavailableError(f"model {name!r} is not pulled", hint=f"hanstack models pull {name}")
         return backends[name]
@@ -265,3 +267,8 @@ def test_flagged_document_is_kept_as_suspicious_data(settings, kiwi, embedder, p
 def test_empty_question_is_rejected(settings, kiwi, embedder, passages) -> None:
     with pytest.raises(InvalidInputError):
         make_answerer(settings, kiwi, embedder).answer_from_passages("   ", passages)
+
+
+def test_unknown_model_is_an_error_not_a_fallback(settings, kiwi, embedder, passages) -> None:
+    with pytest.raises(ModelNotFoundError):
+        make_answerer(settings, kiwi, embedder).answer_from_passages(Q_TERM, passages, model="no-such-model")

@@ -53,7 +53,6 @@ from hanstack.answer.support import ClaimCheck, SupportChecker
 from hanstack.errors import (
     HanstackError,
     InvalidInputError,
-    ModelNotFoundError,
     ModelUnavailableError,
     StructuredOutputError,
 )
@@ -227,7 +226,11 @@ class Answerer:
         """Answer from given passages (no retrieval): the gate, generation and the support check."""
         question = self._clean_question(question)
         t0 = time.perf_counter()
-        q_terms = list(dict.fromkeys(self.analyzer.search_terms(question)))
+        q_terms = (
+            searched.terms
+            if searched is not None
+            else list(dict.fromkeys(self.analyzer.search_terms(question)))
+        )
         searched = searched or Searched(
             query=question,
             terms=q_terms,
@@ -253,7 +256,7 @@ class Answerer:
         for i, name in enumerate(plan):
             try:
                 backend = self._backend(name)
-            except (ModelUnavailableError, ModelNotFoundError) as exc:
+            except ModelUnavailableError as exc:  # known but not pulled / server down: try the next
                 attempts.append(f"{name}: {exc.message}")
                 continue
             if backend.info.kind == "extractive":

@@ -60,6 +60,11 @@ def ask(
     if as_json:
         print_json(answer)
         return
+    if answer.mode == "extractive" and model != "extractive" and answer.model.attempts:
+        err_console.print(
+            f"[yellow]model {model!r} not available ({'; '.join(answer.model.attempts[:-1]) or 'none pulled'}); "
+            "answered extractively — pull one with: hanstack models pull small[/]"
+        )
     render_answer(answer)
 
 
