@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from hanstack.store.sparse import Bm25Params, SparseVec
 log = logging.getLogger(__name__)
 
 META_FILE = "hanstack-index.json"
+OPTIMIZE_EVERY = 20_000
+"""Points written or deleted since the last optimisation that make :meth:`EdgeStore.flush` run one
+(Qdrant Edge has no background optimiser: HNSW is built when we ask)."""
 SHARD_DIR = "edge"
 KEYWORD_FIELDS = ("acl", "doc_id", "terms")
 
@@ -58,6 +62,7 @@ class EdgeStore(QdrantStoreBase):
         self._q = _edge()
         self.path = Path(path)
         self._hnsw_ef = hnsw_ef
+        self._pending = 0
         self._shard_path = self.path / SHARD_DIR
         self._meta_path = self.path / META_FILE
         try:
@@ -131,16 +136,26 @@ class EdgeStore(QdrantStoreBase):
                 vectors[SPARSE] = q.SparseVector(sp.indices, sp.values)
             points.append(q.Point(pid, vectors, payload))
         self._shard.update(q.UpdateOperation.upsert_points(points))
+        self._pending += len(points)
 
     def _delete(self, ids: list[str]) -> None:
         self._shard.update(self._q.UpdateOperation.delete_points(ids))
+        self._pending += len(ids)
 
     def flush(self) -> None:
+        """Make writes durable; after :data:`OPTIMIZE_EVERY` changes, also build indexes."""
         self._shard.flush()
+        if self._pending >= OPTIMIZE_EVERY:
+            self.optimize()
 
     def optimize(self) -> None:
-        """Merge segments and build HNSW (call after a bulk load; blocking)."""
-        self._shard.optimize()
+        """Build HNSW for grown segments, merge small ones, vacuum deletions (blocking; a no-op
+        below Qdrant's indexing threshold, so cheap to call after every ingestion run)."""
+        started = time.perf_counter()
+        changed = self._shard.optimize()
+        self._pending = 0
+        if changed:
+            log.info("optimised index", extra={"seconds": round(time.perf_counter() - started, 3)})
 
     def close(self) -> None:
         shard, self._shard = getattr(self, "_shard", None), None

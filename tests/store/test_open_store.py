@@ -1,0 +1,88 @@
+"""Choosing and opening stores from settings; engine-specific behaviour and damaged indexes."""
+
+from __future__ import annotations
+
+import pytest
+
+from hanstack.config import load_settings
+from hanstack.errors import ConfigError, StoreError
+from hanstack.store import open_store
+
+from .helpers import HashEmbedder, edge_store, make_chunk
+
+pytest.importorskip("qdrant_edge")
+
+
+def test_open_store_follows_settings(workspace, tmp_path):
+    from hanstack.store.edge import EdgeStore
+    from hanstack.store.qdrant import QdrantStore
+
+    edge = open_store(load_settings(workspace), embedder=HashEmbedder())
+    assert isinstance(edge, EdgeStore) and edge.path == load_settings(workspace).index_dir
+    edge.close()
+    settings = load_settings(
+        workspace,
+        retrieval={
+            "store": "qdrant",
+            "qdrant_url": f"path:{tmp_path / 'q'}",
+            "shard_number": 2,
+            "collection": "c1",
+        },
+    )
+    remote = open_store(settings, embedder=HashEmbedder())
+    assert isinstance(remote, QdrantStore) and remote.collection == "c1"
+    remote.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    assert remote.count() == 1
+    remote.close()
+    with pytest.raises(ConfigError, match="qdrant_url"):
+        open_store(load_settings(workspace, retrieval={"store": "qdrant"}), embedder=HashEmbedder())
+
+
+def test_flush_builds_indexes_after_many_changes(tmp_path, monkeypatch):
+    import hanstack.store.edge as edge
+
+    monkeypatch.setattr(edge, "OPTIMIZE_EVERY", 3)
+    store = edge_store(tmp_path / "i")
+    calls = []
+    monkeypatch.setattr(store, "optimize", lambda: calls.append(1) or setattr(store, "_pending", 0))
+    store.upsert_chunks([make_chunk("가", doc="a"), make_chunk("나", doc="b")])
+    store.flush()
+    assert calls == []
+    store.delete_chunks([make_chunk("가", doc="a").chunk_id])
+    store.flush()
+    assert calls == [1]
+    store.close()
+
+
+def test_optimize_on_a_small_index_is_cheap_and_harmless(tmp_path):
+    store = edge_store(tmp_path / "i")
+    store.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    store.optimize()
+    assert store.count() == 1
+    store.close()
+
+
+def test_damaged_index_is_explained(tmp_path):
+    store = edge_store(tmp_path / "i")
+    store.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    store.close()
+    (tmp_path / "i" / "hanstack-index.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(StoreError, match="delete the index folder"):
+        edge_store(tmp_path / "i")
+    (tmp_path / "i" / "hanstack-index.json").unlink()
+    with pytest.raises(StoreError, match=r"without hanstack-index\.json"):
+        edge_store(tmp_path / "i")
+
+
+def test_foreign_qdrant_collection_is_refused(tmp_path):
+    from qdrant_client import QdrantClient, models
+
+    from hanstack.store.qdrant import QdrantStore
+
+    client = QdrantClient(path=str(tmp_path / "q"))
+    client.create_collection(
+        "theirs", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+    )
+    with pytest.raises(StoreError, match="not made by hanstack"):
+        QdrantStore(client, HashEmbedder(), collection="theirs")
+    client.close()
