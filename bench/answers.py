@@ -72,6 +72,37 @@ def _embedder(name: str, seed_from: Path | None = None):
     return emb
 
 
+def _previous_report() -> dict:
+    """The last answers.json: models not re-run in this invocation keep their figures (each model's
+    entry records the command and thresholds it ran with)."""
+    path = REPO / "bench" / "results" / "answers.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: data[k] for k in ("models", "summary", "summary_held_out") if k in data}
+
+
+def warm_cache(embedder, chunks, shared: Path, batch: int = 32) -> None:
+    """Embed the chunk texts into ``embedder``'s cache from the *end* of the list, merging in what
+    bench/retrieval.py (embedding the same texts from the start, into ``shared``) has saved
+    meanwhile: two benchmarks running at once then split the work instead of doing it twice."""
+    import numpy as np
+
+    from hanstack.store.base import embedding_text
+
+    texts = [embedding_text(c) for c in chunks]
+    seen_mtime = 0.0
+    for end in range(len(texts), 0, -batch):
+        if shared.exists() and shared.stat().st_mtime > seen_mtime:
+            seen_mtime = shared.stat().st_mtime
+            with np.load(shared) as data:  # same model, same key scheme (CachingEmbedder)
+                for key in data.files:
+                    embedder._vectors.setdefault(key, data[key])
+        embedder.embed_passages(texts[max(0, end - batch) : end])
+        embedder.save()
+        print(f"vectors: {len(embedder)} cached, slice ending at {end}/{len(texts)}", flush=True)
+
+
 def support_step(analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
     from hanstack.answer.support import SupportChecker
     from hanstack.eval.answers import calibrate_support, nli_pairs
@@ -109,7 +140,7 @@ def main() -> None:
 
     from hanstack.answer.gate import GateThresholds
     from hanstack.answer.support import SupportChecker, SupportThresholds
-    from hanstack.eval.answers import eval_index, load_items, summarise
+    from hanstack.eval.answers import corpus_chunks, eval_index, load_items, summarise
     from hanstack.korean.analyzer import get_kiwi
 
     analyzer = get_kiwi()
@@ -129,7 +160,9 @@ def main() -> None:
     settings = _settings(_models_dir())
     corpus, items = load_items(data_dir)
     started = time.perf_counter()
-    embedder = _embedder("autorag_e5.npz", seed_from=REPO / "bench" / ".cache" / "autorag_e5.npz")
+    shared = REPO / "bench" / ".cache" / "autorag_e5.npz"
+    embedder = _embedder("autorag_e5.npz", seed_from=shared)
+    warm_cache(embedder, corpus_chunks(settings, corpus, CACHE), shared)
     with eval_index(settings, corpus, cache_dir=CACHE, embedder=embedder) as idx:
         print(f"index ready: {len(idx.chunks)} chunks ({time.perf_counter() - started:.0f}s)", flush=True)
         if "gate" in args.steps:
@@ -157,16 +190,10 @@ def main() -> None:
         )
         _, held = holdout_split(items)
         limits = {"small": args.small_limit, "large": args.large_limit}
-        report: dict = {
-            "k": args.k,
-            "seed": args.seed,
-            "limits": limits,
-            "gate": gate_th.__repr__(),
-            "support": support_th.__repr__(),
-            "models": {},
-            "summary": {},
-            "summary_held_out": {},
-        }
+        report: dict = _previous_report()
+        report.update({"k": args.k, "seed": args.seed, "limits": limits})
+        for key in ("models", "summary", "summary_held_out"):
+            report.setdefault(key, {})
         md = ""
         for model in args.models:
             chosen = subset(items, limits.get(model), args.seed)
@@ -176,6 +203,9 @@ def main() -> None:
             )
             idx.embedder.save()
             report["models"][model] = {
+                "command": command,
+                "gate": repr(gate_th),
+                "support": repr(support_th),
                 "queries": [it.qid for it in chosen],
                 "seconds": round(time.perf_counter() - t0, 1),
                 "rows": rows,
@@ -225,8 +255,9 @@ def _table(summary: dict) -> str:
 
 
 def _answers_md(report: dict) -> str:
-    sizes = ", ".join(
-        f"{m}: {len(v['queries'])} queries ({v['seconds']}s)" for m, v in report["models"].items()
+    sizes = "; ".join(
+        f"{m}: {len(v['queries'])} queries, {v['seconds']}s (`{v.get('command', '')}`)"
+        for m, v in report["models"].items()
     )
     return (
         "Grounded answers on AutoRAG-ko (114 queries, 720 passages). Each query is asked twice: with the\n"

@@ -114,23 +114,15 @@ def eval_index(
     With ``cache_dir``, chunks are cached there and vectors go through a
     :class:`~hanstack.embed.cache.CachingEmbedder` persisted there (unless ``embedder`` is given).
     """
-    import tempfile
-
-    from hanstack.config import load_settings
     from hanstack.embed.cache import CachingEmbedder
     from hanstack.embed.registry import build_embedder
-    from hanstack.eval.retrieval import chunk_corpus, eval_retriever
+    from hanstack.eval.retrieval import eval_retriever
 
     if embedder is None:
         embedder = CachingEmbedder(
             build_embedder(settings), cache_dir / "e5_vectors.npz" if cache_dir else None
         )
-    chunks = _cached_chunks(settings, corpus, cache_dir)
-    if chunks is None:
-        with tempfile.TemporaryDirectory(prefix="hanstack-answers-ws-") as ws:
-            chunk_settings = load_settings(Path(ws), ingest=settings.ingest.model_dump())
-            chunks = chunk_corpus(corpus, chunk_settings)
-        _save_chunks(settings, corpus, cache_dir, chunks)
+    chunks = corpus_chunks(settings, corpus, cache_dir)
     internal = {c.provenance.source.rsplit("#", 1)[-1]: c.provenance.doc_id for c in chunks}
     try:
         with eval_retriever(chunks, embedder=embedder, settings=settings) as retriever:
@@ -143,6 +135,22 @@ def eval_index(
 def _save(embedder: Any) -> None:
     if hasattr(embedder, "save"):
         embedder.save()
+
+
+def corpus_chunks(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None = None) -> list[Chunk]:
+    """The corpus chunked by the ingestion pipeline (each row a document); cached in ``cache_dir``."""
+    import tempfile
+
+    from hanstack.config import load_settings
+    from hanstack.eval.retrieval import chunk_corpus
+
+    chunks = _cached_chunks(settings, corpus, cache_dir)
+    if chunks is None:
+        with tempfile.TemporaryDirectory(prefix="hanstack-answers-ws-") as ws:
+            chunk_settings = load_settings(Path(ws), ingest=settings.ingest.model_dump())
+            chunks = chunk_corpus(corpus, chunk_settings)
+        _save_chunks(settings, corpus, cache_dir, chunks)
+    return chunks
 
 
 def _chunks_path(settings: Settings, corpus: Sequence[Any], cache_dir: Path | None) -> Path | None:
