@@ -148,15 +148,16 @@ GRID = {
     "sparse_weight": [0.5, 0.6, 0.7, 0.8, 0.9],
     "norm": ["minmax", "dbsf"],
     "exact_boost": [0.0, 0.5, 1.0],
+    "title_boost": [0.0, 0.5],
 }
 
 
 def grid() -> list[dict[str, Any]]:
     out = []
-    for fusion, w, norm, eb in itertools.product(*GRID.values()):
+    for fusion, w, norm, eb, tb in itertools.product(*GRID.values()):
         if fusion == "rrf" and norm != "minmax":
             continue  # normalisation does not apply to RRF
-        out.append({"fusion": fusion, "sparse_weight": w, "norm": norm, "exact_boost": eb})
+        out.append({"fusion": fusion, "sparse_weight": w, "norm": norm, "exact_boost": eb, "title_boost": tb})
     return out
 
 
@@ -171,7 +172,7 @@ def per_query_ndcg(
     cfg.sparse_weight = setting["sparse_weight"]
     cfg.dense_weight = 1.0 - setting["sparse_weight"]
     cfg.norm = setting["norm"]
-    cfg.boosts = FieldBoosts(exact=setting["exact_boost"])
+    cfg.boosts = FieldBoosts(exact=setting["exact_boost"], title=setting["title_boost"])
     rep = evaluate(retriever, queries, mode="hybrid", query_vectors=qvec)
     return [row["ndcg_10"] for row in rep.per_query]
 
@@ -263,7 +264,7 @@ def quality() -> dict[str, Any]:
         rec = cv["recommended"]
         r.config = FusionConfig(
             fusion=rec["fusion"], sparse_weight=rec["sparse_weight"], dense_weight=1 - rec["sparse_weight"],
-            norm=rec["norm"], boosts=FieldBoosts(exact=rec["exact_boost"]),
+            norm=rec["norm"], boosts=FieldBoosts(exact=rec["exact_boost"], title=rec["title_boost"]),
         )  # fmt: skip
         rep = evaluate(r, queries, mode="hybrid", query_vectors=qvec)
         record("hanstack hybrid (recommended setting, in-sample)", rep)

@@ -86,3 +86,41 @@ def test_foreign_qdrant_collection_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not made by hanstack"):
         QdrantStore(client, HashEmbedder(), collection="theirs")
     client.close()
+
+
+def test_one_process_shares_the_open_index(tmp_path):
+    first = edge_store(tmp_path / "i")
+    second = edge_store(tmp_path / "i")
+    first.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    second.upsert_chunks([make_chunk("영화 배우", doc="b")])
+    assert first.count() == second.count() == 2
+    assert first.meta.avgdl is not None and second.encoder.params.avgdl == first.meta.avgdl
+    first.close()
+    assert second.count() == 2  # still open for the other holder
+    second.close()
+    assert edge_store(tmp_path / "i").count() == 2
+
+
+def test_index_held_by_another_process_is_explained(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    store = edge_store(tmp_path / "i")
+    store.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    store.flush()
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).resolve().parents[2])!r})
+        from tests.store.helpers import edge_store
+        from hanstack.errors import StoreError
+        try:
+            edge_store(__import__("pathlib").Path({str(tmp_path / "i")!r}))
+        except StoreError as exc:
+            print("StoreError:", exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "open in another process" in out.stdout, out.stderr[-2000:]
+    store.close()

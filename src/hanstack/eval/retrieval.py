@@ -217,14 +217,20 @@ def eval_retriever(
         base = settings or load_settings(Path(tmp))
         emb = embedder or build_embedder(base)
         r = base.retrieval
-        store = EdgeStore(Path(tmp) / "index", emb, bm25=Bm25Params(k1=r.bm25_k1, b=r.bm25_b))
+        batch = tokenizer(tokenizer_name)
+
+        def tokenize(text: str) -> list[str]:
+            return batch([text])[0]
+
+        store = EdgeStore(
+            Path(tmp) / "index", emb, bm25=Bm25Params(k1=r.bm25_k1, b=r.bm25_b), field_terms=tokenize
+        )
         try:
             store.upsert_chunks(retokenize(chunks, tokenizer_name))
             store.flush()
-            batch = tokenizer(tokenizer_name)
             yield Retriever(
                 store=store,
-                tokenize=lambda text: batch([text])[0],
+                tokenize=tokenize,
                 config=config or FusionConfig.from_settings(base),
             )
         finally:

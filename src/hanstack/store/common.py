@@ -160,6 +160,9 @@ class QdrantStoreBase(ABC):
 
     def _fix_avgdl(self, chunks: Sequence[Chunk]) -> None:
         """The first batch with terms fixes avgdl for the life of the index."""
+        if self._meta is not None and self._meta.avgdl is None:
+            self._meta = self._load_meta() or self._meta  # another handle may have fixed it
+            self._encoder = None
         meta = self._meta
         if meta is None or meta.avgdl is not None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,6 +44,59 @@ def _edge() -> Any:
     return qdrant_edge
 
 
+class _OpenShards:
+    """One open shard per folder per process, shared by every EdgeStore on it (reference-counted).
+
+    Qdrant Edge locks its write-ahead log: a second ``EdgeShard.load`` of the same folder fails
+    with ``WouldBlock``, in this process or another. Sharing the shard lets the CLI, the answer
+    engine and the gateway each open "the workspace index" without knowing about each other.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[Path, list[Any]] = {}
+
+    def acquire(self, path: Path, opener: Callable[[], Any]) -> Any:
+        key = path.resolve()
+        with self._lock:
+            entry = self._open.get(key)
+            if entry is None:
+                entry = self._open[key] = [_open_shard(path, opener), 0]
+            entry[1] += 1
+            return entry[0]
+
+    def release(self, path: Path) -> None:
+        key = path.resolve()
+        with self._lock:
+            entry = self._open.get(key)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._open[key]
+                entry[0].close()
+
+
+def _open_shard(path: Path, opener: Callable[[], Any]) -> Any:
+    try:
+        return opener()
+    except StoreError:
+        raise
+    except Exception as exc:  # the Rust engine raises plain Exception; translate at this boundary
+        if "WouldBlock" in str(exc):
+            raise StoreError(
+                f"the index at {path} is open in another process (a running `hanstack serve`?)",
+                hint="stop that process, or send documents through it (POST /v1/documents)",
+            ) from exc
+        raise StoreError(
+            f"cannot open the index at {path}: {exc}",
+            hint="if it is damaged, delete the folder and re-run ingestion to rebuild it",
+        ) from exc
+
+
+_SHARDS = _OpenShards()
+
+
 class EdgeStore(QdrantStoreBase):
     """A Qdrant Edge shard in ``path``; created on first open."""
 
@@ -70,17 +124,13 @@ class EdgeStore(QdrantStoreBase):
         except OSError as exc:
             raise StoreError(f"cannot create index folder {self.path}: {exc.strerror}") from exc
         self._meta = self._load_meta()
-        try:
-            if self._meta is not None and self._shard_path.exists():
-                self._meta.check(embedder, str(self.path))
-                self._shard = self._q.EdgeShard.load(str(self._shard_path))
-            else:
-                self._shard = self._create(hnsw_m, hnsw_ef_construct)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise StoreError(
-                f"cannot open the index at {self._shard_path}: {exc}",
-                hint="if it is damaged, delete the folder and re-run ingestion to rebuild it",
-            ) from exc
+        if self._meta is not None and self._shard_path.exists():
+            self._meta.check(embedder, str(self.path))
+            self._shard = _SHARDS.acquire(
+                self._shard_path, lambda: self._q.EdgeShard.load(str(self._shard_path))
+            )
+        else:
+            self._shard = _SHARDS.acquire(self._shard_path, lambda: self._create(hnsw_m, hnsw_ef_construct))
 
     def _create(self, m: int, ef_construct: int) -> Any:
         q = self._q
@@ -160,7 +210,7 @@ class EdgeStore(QdrantStoreBase):
     def close(self) -> None:
         shard, self._shard = getattr(self, "_shard", None), None
         if shard is not None:
-            shard.close()
+            _SHARDS.release(self._shard_path)
 
     # --- reads --------------------------------------------------------------------------------------
     def indexed_chunk_ids(self) -> set[str]:
