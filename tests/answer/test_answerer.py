@@ -272,3 +272,17 @@ def test_empty_question_is_rejected(settings, kiwi, embedder, passages) -> None:
 def test_unknown_model_is_an_error_not_a_fallback(settings, kiwi, embedder, passages) -> None:
     with pytest.raises(ModelNotFoundError):
         make_answerer(settings, kiwi, embedder).answer_from_passages(Q_TERM, passages, model="no-such-model")
+
+
+def test_model_verdict_can_reject_a_claim(settings, kiwi, embedder, passages) -> None:
+    backend = ScriptedBackend(
+        "small-model",
+        [
+            {"answerable": True, "claims": [_claim("대통령의 임기는 5년이다.", "S4", TRUE_QUOTE)]},
+            {"supported": False},
+        ],
+    )
+    answerer = make_answerer(settings, kiwi, embedder, {"small": backend}, verify_with_model=True)
+    answer = answerer.answer_from_passages(Q_TERM, passages, model="small")
+    assert answer.abstained and answer.removed_claims[0].support.model_verdict is False
+    assert len(backend.calls) == 2 and backend.calls[1][0].content.startswith("근거 문장이")

@@ -49,7 +49,7 @@ from hanstack.answer.sources import (
     label_sources,
     to_source_ref,
 )
-from hanstack.answer.support import ClaimCheck, SupportChecker
+from hanstack.answer.support import ClaimCheck, SupportChecker, model_verifier
 from hanstack.errors import (
     HanstackError,
     InvalidInputError,
@@ -102,6 +102,7 @@ class Answerer:
         source_tokens: int = 400,
         max_sources: int = 3,
         use_embedder: bool = True,
+        verify_with_model: bool = False,
     ) -> None:
         if settings is None:
             from hanstack.config import load_settings
@@ -123,6 +124,8 @@ class Answerer:
         self._analyzer = analyzer
         self._checker = checker
         self._factory = backend_factory
+        self.verify_with_model = verify_with_model
+        """Also ask the generating model for a constrained yes/no verdict on each claim (can only reject)."""
         self._trust_hook = default_trust_hook() if trust_hook is _DEFAULT_HOOK else trust_hook
 
     # --- lazily built parts ---------------------------------------------------------------------
@@ -388,7 +391,15 @@ class Answerer:
         gen_s = time.perf_counter() - t0
         draft = DraftAnswer.model_validate(result.value)
         t1 = time.perf_counter()
-        claims, removed = self._check_claims(draft, labelled)
+        checker = self.checker
+        if self.verify_with_model:
+            checker = SupportChecker(
+                checker.analyzer,
+                checker.embedder,
+                thresholds=checker.thresholds,
+                verifier=model_verifier(backend),
+            )
+        claims, removed = self._check_claims(draft, labelled, checker)
         check_s = time.perf_counter() - t1
         chat = result.chat
         tokens = TokenUsage(
@@ -497,7 +508,7 @@ class Answerer:
 
     # --- the support check over a draft ---------------------------------------------------------------
     def _check_claims(
-        self, draft: DraftAnswer, labelled: Sequence[tuple[str, Passage]]
+        self, draft: DraftAnswer, labelled: Sequence[tuple[str, Passage]], checker: SupportChecker
     ) -> tuple[list[Claim], list[Claim]]:
         by_id = dict(labelled)
         items: list[tuple[str, str, str]] = []
@@ -511,7 +522,7 @@ class Answerer:
             for sid in others:  # a small model often cites the wrong id for a real quote
                 items.append((dc.text, dc.quote, by_id[sid].text))
                 owners.append((ci, sid, True))
-        checks = self.checker.check_many(items) if items else []
+        checks = checker.check_many(items) if items else []
         per_claim: dict[int, list[tuple[str, bool, ClaimCheck]]] = {}
         for (ci, sid, moved), chk in zip(owners, checks, strict=True):
             per_claim.setdefault(ci, []).append((sid, moved, chk))
