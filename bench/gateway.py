@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, write_results
+from _common import REPO, RESULTS, write_results
 
 LITELLM_VENV = REPO / "bench" / ".cache" / "venv-litellm"
 PROMPT = "안녕하세요. 요금제를 바꾸고 싶은데 언제부터 적용되나요?"
@@ -328,8 +328,16 @@ def fault(root: Path, echo_port: int, kill_after_s: float) -> dict[str, Any]:
         acked.append(headers["x-request-id"])
 
     async def load_and_kill() -> dict[str, Any]:
-        task = asyncio.create_task(run_load(port, key, 16, 10**9, deadline_s=kill_after_s + 30, on_ok=on_ok))
-        await asyncio.sleep(kill_after_s)
+        await run_load(
+            port, key, 4, 40, on_ok=on_ok
+        )  # the first requests resolve the backend: not part of the test
+        task = asyncio.create_task(run_load(port, key, 16, 10**9, deadline_s=kill_after_s + 60, on_ok=on_ok))
+        started, before = time.monotonic(), len(acked)
+        # kill mid-load: after kill_after_s, once at least 200 more requests were acknowledged
+        while time.monotonic() - started < kill_after_s or (
+            len(acked) - before < 200 and time.monotonic() - started < 60
+        ):
+            await asyncio.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         return await task
 
@@ -404,6 +412,11 @@ def markdown(result: dict[str, Any]) -> str:
             f"- chain after the kill verifies: **{f['verify_after_kill']['ok']}** (torn tail: {f['verify_after_kill']['torn_tail']})",
             f"- after restart and {f['requests_after_restart']} more requests the chain verifies: "
             f"**{f['verify_after_restart']['ok']}** ({f['verify_after_restart']['records']} records)",
+            "",
+        ]
+    if result.get("reused_from_previous_run"):
+        lines += [
+            f"Parts reused from the previous full run: {', '.join(result['reused_from_previous_run'])}.",
             "",
         ]
     lines += [
@@ -486,6 +499,18 @@ def main() -> None:
             text=True,
         ).stdout.strip()
         result["litellm_version"] = ver
+    previous = RESULTS / "gateway.json"
+    if args.skip and previous.exists():  # a partial rerun keeps the other parts of the last full run
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        for part in args.skip:
+            if part in old:
+                result[part] = old[part]
+                result.setdefault("reused_from_previous_run", []).append(
+                    f"{part} (run of {old['machine']['date']}, load average at its start {old.get('loadavg_at_start')})"
+                )
+        for k in ("targets_met", "litellm_version"):
+            if k not in result and k in old:
+                result[k] = old[k]
     md = markdown(result) if "overhead" in result else json.dumps(result, ensure_ascii=False, indent=2)
     out = write_results("gateway", "python bench/gateway.py " + " ".join(sys.argv[1:]), result, md, packages)
     print("wrote", out)
