@@ -284,9 +284,8 @@ class Pipeline:
     async def finish(self, ex: Exchange) -> None:
         """The audit step and the end-of-request metrics (also for refused and failed requests)."""
         latency = time.perf_counter() - ex.started
-        self.ledger.add(
-            ex.principal.tenant, ex.usage, cache_hit=ex.cache is not None
-        ) if ex.status < 400 else None
+        if ex.status < 400:
+            self.ledger.add(ex.principal.tenant, ex.usage, cache_hit=ex.cache is not None)
         self.metrics.requests.labels(ex.route, str(ex.status)).inc()
         self.metrics.server_duration.labels(ex.operation, ex.model, ex.error or "").observe(latency)
         if self.audit is None:
