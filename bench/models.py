@@ -101,7 +101,12 @@ def triage_messages(text: str, kind: str) -> list[ChatMessage]:
 
 
 def run_validity(
-    settings: Any, tiers: list[str], sizes: dict[str, int], max_tokens: int, kind: str
+    settings: Any,
+    tiers: list[str],
+    sizes: dict[str, int],
+    max_tokens: int,
+    kind: str,
+    on_tier: Any = None,
 ) -> dict[str, Any]:
     schema = triage_schema(kind)
     out: dict[str, Any] = {}
@@ -153,16 +158,22 @@ def run_validity(
         row["sentiment_predictions"] = per_item
         row["gold"] = [g for _, g in sample]
         out[tier] = row
+        _common_accuracy(out)
+        if on_tier is not None:
+            on_tier(out)
+    return out
+
+
+def _common_accuracy(out: dict[str, Any]) -> None:
+    """Sentiment accuracy of every tier on the items all tiers ran (the sample is prefix-stable)."""
     common = min((len(r["gold"]) for r in out.values()), default=0)
     for r in out.values():
-        hits = sum(
-            p == g for p, g in zip(r["sentiment_predictions"][:common], r["gold"][:common], strict=False)
-        )
+        pairs = zip(r["sentiment_predictions"][:common], r["gold"][:common], strict=False)
+        hits = sum(p == g for p, g in pairs)
         r["sentiment_accuracy_common"] = {
             "n": common,
             "accuracy": round(hits / common, 4) if common else None,
         }
-    return out
 
 
 SPEED_PROMPTS = [
@@ -199,6 +210,7 @@ def run_speed(settings: Any, tiers: list[str], max_tokens: int) -> dict[str, Any
         inproc = _measure_backend(be, max_tokens)
         entry = CATALOG[TIERS[tier]]
         path = local_path(entry, settings)
+        threads = default_threads(settings.models.n_threads)
         port = _free_port()
         cmd = [
             sys.executable,
@@ -212,6 +224,12 @@ def run_speed(settings: Any, tiers: list[str], max_tokens: int) -> dict[str, Any
             str(port),
             "--n_ctx",
             str(settings.models.n_ctx),
+            # same threads as in process: the server's default n_threads_batch is every core, which
+            # on a busy 2-core machine makes prompt processing ~10x slower (spinning threads)
+            "--n_threads",
+            str(threads),
+            "--n_threads_batch",
+            str(threads),
             "--model_alias",
             tier,
         ]
@@ -386,6 +404,9 @@ def main() -> None:
     ap.add_argument("--speed-tokens", type=int, default=48)
     ap.add_argument("--cache-reps", type=int, default=3)
     ap.add_argument("--out", default=str(RESULTS / "models"))
+    ap.add_argument(
+        "--merge", action="store_true", help="update only the sections run now in an existing result"
+    )
     args = ap.parse_args()
 
     settings = load_settings(REPO / ".hanstack" / "bench", models={"n_ctx": 4096})
@@ -412,6 +433,10 @@ def main() -> None:
     t0 = time.perf_counter()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.merge and out.with_suffix(".json").is_file():  # keep the sections this run does not redo
+        previous = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+        runs = [*previous.get("runs", [previous.get("started")]), data["started"]]
+        data = {**previous, **data, "runs": runs}
 
     def save() -> None:  # after every section, so a cut-short run still leaves what it measured
         data["total_seconds"] = round(time.perf_counter() - t0, 1)
@@ -419,8 +444,14 @@ def main() -> None:
         out.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
         out.with_suffix(".md").write_text(write_markdown(data), encoding="utf-8")
 
+    def partial_validity(rows: dict[str, Any]) -> None:
+        data["validity"] = rows
+        save()
+
     runners = {
-        "validity": lambda: run_validity(settings, tiers, sizes, args.max_tokens, args.schema),
+        "validity": lambda: run_validity(
+            settings, tiers, sizes, args.max_tokens, args.schema, on_tier=partial_validity
+        ),
         "speed": lambda: run_speed(settings, tiers, args.speed_tokens),
         "cache": lambda: run_cache(settings, tiers, args.cache_reps),
     }

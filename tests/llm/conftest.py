@@ -62,6 +62,9 @@ def llama_server(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory
     """A real llama-cpp-python OpenAI-compatible server on a random free port; yields its /v1 URL."""
     _llama_cpp_or_skip()
     pytest.importorskip("uvicorn", reason="llama_cpp.server needs the server extra")
+    from hanstack.llm.llamacpp import default_threads
+
+    threads = default_threads()
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     cmd = [
@@ -80,6 +83,11 @@ def llama_server(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory
         "gemma",
         "--model_alias",
         "tiny-test",
+        # the server's default n_threads_batch is every core: ~10x slower prompts on a busy machine
+        "--n_threads",
+        str(threads),
+        "--n_threads_batch",
+        str(threads),
     ]
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)

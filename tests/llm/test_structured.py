@@ -144,3 +144,16 @@ def test_schema_refs_resolve() -> None:
     assert model.model_validate({"items": [{"name": "유심"}]})
     with pytest.raises(ValueError):
         parse_and_validate('{"items": [{"nom": 1}]}', Order.model_json_schema())
+
+
+def test_tool_call_parsing() -> None:
+    from hanstack.llm.llamacpp import parse_tool_calls
+
+    text = '확인하겠습니다.\n<tool_call>\n{"name": "잔액조회", "arguments": {"계좌": "123-45"}}\n</tool_call>'
+    calls = parse_tool_calls(text, {"잔액조회"})
+    assert len(calls) == 1 and calls[0].name == "잔액조회"
+    assert json.loads(calls[0].arguments) == {"계좌": "123-45"}
+    assert calls[0].id.startswith("call_")
+    assert parse_tool_calls(text, {"다른도구"}) == []
+    assert parse_tool_calls('{"name": "잔액조회", "arguments": "{}"}', {"잔액조회"})[0].arguments == "{}"
+    assert parse_tool_calls("<tool_call>{broken</tool_call>", {"잔액조회"}) == []

@@ -16,6 +16,7 @@ llama.cpp contexts are not thread-safe: one lock per loaded model serialises cal
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import logging
@@ -111,6 +112,11 @@ def unload_all() -> None:
         for item in _LOADED.values():
             item.llm.close()
         _LOADED.clear()
+
+
+# Close models while the interpreter is still whole: llama-cpp-python's __del__ at shutdown
+# otherwise prints "TypeError: 'NoneType' object is not callable" for every loaded model.
+atexit.register(unload_all)
 
 
 @lru_cache(maxsize=64)
@@ -302,6 +308,7 @@ class LlamaCppBackend:
             if calls:
                 result.tool_calls = calls
                 result.finish_reason = "tool_calls"
+                result.text = _TOOL_CALL_RE.sub("", text).strip()
 
     def chat(
         self,
