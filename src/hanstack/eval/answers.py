@@ -556,10 +556,15 @@ def support_features(
 
 
 def calibrate_support(
-    checker: Any, fit_pairs: Sequence[tuple[str, str, str]], report_pairs: Sequence[tuple[str, str, str]]
+    checker: Any,
+    fit_pairs: Sequence[tuple[str, str, str]],
+    report_pairs: Sequence[tuple[str, str, str]],
+    *,
+    given_rule: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fit the overlap/similarity rule on ``fit_pairs`` (entailment vs neutral+contradiction), report
-    on ``report_pairs``; the hard rules (numbers, negation) apply before the rule, as in the checker."""
+    """Fit the overlap/similarity rule on ``fit_pairs`` (label ``entailment`` vs every other label),
+    report on ``report_pairs``; the hard rules (numbers, polarity) apply before the rule, as in the
+    checker. With ``given_rule`` nothing is fitted: the rule is only measured."""
     f_fit, hard_fit, y_fit = support_features(checker, fit_pairs)
     f_rep, hard_rep, y_rep = support_features(checker, report_pairs)
 
@@ -568,7 +573,12 @@ def calibrate_support(
         return [rows[i] for i in range(len(y)) if y[i] == 1], [rows[i] for i in range(len(y)) if y[i] == 0]
 
     pos, neg = split(f_fit, hard_fit, y_fit)
-    rule = fit_linear_rule(pos, neg)
+    if given_rule is None:
+        rule = fit_linear_rule(pos, neg)
+    else:  # evaluate a given rule (an outside check): no fitting
+        rule = LinearRule(tuple(given_rule["weights"]), float(given_rule["threshold"]))
+        rates = rule_rates(rule, pos, neg)
+        rule.fit = {"tpr": rates["tpr"], "fpr": rates["fpr"]}
     rpos, rneg = split(f_rep, hard_rep, y_rep)
     held = rule_rates(rule, rpos, rneg)
     labels_rep = [lab for _, _, lab in report_pairs]
@@ -586,7 +596,7 @@ def calibrate_support(
         1e-9, held["tpr"] * held["n_pos"] + held["fpr"] * held["n_neg"]
     )
     return {
-        "rule": {"weights": rule.weights, "threshold": rule.threshold},
+        "rule": {"weights": list(rule.weights), "threshold": rule.threshold},
         "logistic": as_logistic(rule),
         "fit": {"pairs": len(fit_pairs), **rule.fit},
         "held_out": {
@@ -594,6 +604,62 @@ def calibrate_support(
             **held,
             "precision": precision,
             "accepted_by_label": by_label,
-            "hard_rule_rejections_by_label": hard_by_label,
+            "hard_rulerejections_by_label": hard_by_label,
         },
     }
+
+
+def rag_support_pairs(
+    corpus: Sequence[Any], items: Sequence[QAItem], analyzer: Any
+) -> list[tuple[str, str, str, str]]:
+    """(evidence, claim, label, qid) pairs from reference answers, closer to what the checker sees.
+
+    Each sentence of a reference answer is a claim. Positive evidence: the window (best sentence ± 1)
+    of the gold passage that shares most of the claim's content morphemes. Negative evidence: the same
+    kind of window in the most similar *other* page of the same source document (same topic, other
+    facts). Sentences with under 3 content morphemes, or whose gold window shares under a third of
+    them (the reference says something the page does not), are skipped.
+    """
+    from hanstack.answer.support import evidence_window
+
+    by_id = {d.doc_id: d.text for d in corpus}
+    by_doc: dict[str, list[str]] = {}
+    for d in corpus:
+        by_doc.setdefault(d.doc_id.rsplit(" - ", 1)[0], []).append(d.doc_id)
+    term_cache: dict[str, set[str]] = {}
+
+    def terms(text: str) -> set[str]:
+        if text not in term_cache:
+            term_cache[text] = set(analyzer.search_terms(text))
+        return term_cache[text]
+
+    def best_window(claim_terms: set[str], text: str) -> tuple[float, str]:
+        best = (0.0, "")
+        for sent in analyzer.split_sentences(text):
+            share = len(claim_terms & terms(sent.text)) / len(claim_terms)
+            if share > best[0]:
+                lo, hi = evidence_window(text, sent.start, sent.end, 1)
+                best = (share, text[lo:hi])
+        return best
+
+    out: list[tuple[str, str, str, str]] = []
+    for item in items:
+        gold = next((g for g in item.gold if g in by_id), None)
+        if gold is None:
+            continue
+        siblings = [d for d in by_doc.get(gold.rsplit(" - ", 1)[0], []) if d not in item.gold]
+        for sent in analyzer.split_sentences(item.reference):
+            claim = sent.text.strip()
+            ct = terms(claim)
+            if len(ct) < 3:
+                continue
+            share, pos = best_window(ct, by_id[gold])
+            if share < 1 / 3:
+                continue
+            other = max(siblings, key=lambda d: len(ct & terms(by_id[d])), default=None)
+            out.append((pos, claim, "entailment", item.qid))
+            if other is not None:
+                _, neg = best_window(ct, by_id[other])
+                if neg:
+                    out.append((neg, claim, "other_page", item.qid))
+    return out
