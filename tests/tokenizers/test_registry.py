@@ -83,6 +83,8 @@ def test_unknown_name_lists_presets() -> None:
 def test_missing_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(NotFoundError, match="does not exist"):
         get_tokenizer(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(NotFoundError, match=r"unknown tokenizer 'qwen-9\.5'"):
+        get_tokenizer("qwen-9.5")  # a dotted name is not taken for a file
 
 
 def test_every_preset_states_source_and_size() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hanstack.cli._common import JSON_OPTION_HELP, console, print_json
+from hanstack.cli._common import JSON_OPTION_HELP, console, err_console, print_json
 
 tokens_app = typer.Typer(
     help="The tokenizer lab: real model tokenizers on Korean text (counts, cost, training).",
@@ -158,17 +158,19 @@ def stats_cmd(
         en = read_items(parallel, field=field)
         if max_chars is not None:  # the Korean side was cut short: keep the aligned English lines
             en = en[: len(ko)]
-    toks = [get_tokenizer(name) for name in _names(tokenizers)]
+    price_table = load_prices(prices)
     cache_dir = state(ctx).settings().cache_dir / "tokstats"
-    report = compute_stats(
-        ko,
-        toks,
-        english=en,
-        prices=load_prices(prices),
-        morphemes=morphemes,
-        cache_dir=cache_dir,
-        name=Path(corpus).name if corpus != "-" else "stdin",
-    )
+    with err_console.status(f"loading tokenizers and measuring {len(ko):,} items ..."):
+        toks = [get_tokenizer(name) for name in _names(tokenizers)]
+        report = compute_stats(
+            ko,
+            toks,
+            english=en,
+            prices=price_table,
+            morphemes=morphemes,
+            cache_dir=cache_dir,
+            name=Path(corpus).name if corpus != "-" else "stdin",
+        )
     if csv_path is not None:
         write_csv(report, csv_path)
     if chart is not None:
@@ -178,7 +180,8 @@ def stats_cmd(
         return
     console.print(rich_table(report))
     t = report.timings
-    console.print(f"[dim]tokenizers {t['tokenizers_s']:.2f} s, morphemes {t['morphemes_s']:.2f} s[/]")
+    kiwi = f"Kiwi morphemes {t['morphemes_s']:.2f} s" if morphemes else "morphemes skipped (--no-morphemes)"
+    console.print(f"[dim]tokenizers {t['tokenizers_s']:.2f} s, {kiwi}[/]")
     for path in (csv_path, chart):
         if path is not None:
             console.print(f"wrote {path}")
@@ -233,7 +236,7 @@ def train_cmd(
     texts: list[str] = []
     for path in corpus:
         texts.extend(read_items(path, field=field, max_chars=max_chars))
-    with console.status(f"training a {vocab_size:,}-token {model} tokenizer on {len(texts):,} items ..."):
+    with err_console.status(f"training a {vocab_size:,}-token {model} tokenizer on {len(texts):,} items ..."):
         result = train_tokenizer(texts, output, config)
     trained = load_file(result.path)
     comparisons = []

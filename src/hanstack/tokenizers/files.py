@@ -7,9 +7,11 @@ become :class:`~hanstack.errors.TokenizerError` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -366,10 +368,16 @@ class GGUFTokenizer(BaseTokenizer):
             import llama_cpp
         except ImportError as exc:
             raise MissingDependencyError("llama-cpp-python", "llm", "Loading a GGUF vocabulary") from exc
+        log = io.StringIO()
         try:
-            self._llm: Any = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+            # llama.cpp's log callback prints context warnings that mean nothing for a vocabulary
+            with contextlib.redirect_stderr(log):
+                self._llm: Any = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
-            raise TokenizerError(f"{path}: llama.cpp cannot load this GGUF vocabulary ({exc})") from exc
+            detail = log.getvalue().strip().splitlines()[-1:] or [""]
+            raise TokenizerError(
+                f"{path}: llama.cpp cannot load this GGUF vocabulary ({exc}) {detail[0]}".rstrip()
+            ) from exc
         self._llama_cpp = llama_cpp
         self._vocab = self._llm._model.vocab
         self._pieces: dict[int, bytes] = {}

@@ -286,7 +286,7 @@ def get_tokenizer(name: str) -> Tokenizer:
         key = (preset.name, 0.0)
     elif path.is_file():
         key = (str(path.resolve()), path.stat().st_mtime)
-    elif path.suffix or "/" in name:
+    elif path.suffix.lower() in FILE_LOADERS or "/" in name:
         raise NotFoundError(f"tokenizer file {path} does not exist")
     else:
         preset = get_preset(name)  # raises the unknown-name error with the list of presets

@@ -71,6 +71,10 @@ def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
+def _kilo(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
 def rich_table(report: StatsReport) -> Any:
     from rich.table import Table
 
@@ -80,8 +84,8 @@ def rich_table(report: StatsReport) -> Any:
         title=f"Tokenizer cost on {c.name or 'the corpus'}: {c.sentences:,} sentences, {c.chars:,} chars, "
         f"{c.eojeols:,} eojeol{morph}",
         caption=(
-            f"cost: {report.currency} per 1M characters at {report.prices_source}"
-            f"{' dated ' + report.prices_date if report.prices_date else ''} (illustrative list prices)"
+            f"cost: {report.currency} per 1M characters (input), prices from the {report.prices_source}"
+            f"{' dated ' + report.prices_date if report.prices_date else ''}"
             if report.prices_source
             else None
         ),
@@ -89,23 +93,24 @@ def rich_table(report: StatsReport) -> Any:
     columns = [
         ("tokenizer", "left"),
         ("vocab", "right"),
-        ("tok/sent", "right"),
-        ("chars/tok", "right"),
-        ("bytes/tok", "right"),
-        ("tok/eojeol", "right"),
-        ("tok/morph", "right"),
-        ("premium×", "right"),
-        ("byte-frag", "right"),
-        ("round-trip", "right"),
-        ("NFD×", "right"),
-        ("cost/1M chars", "right"),
-        ("chars in 8k/32k/128k", "right"),
+        ("tok\n/sent", "right"),
+        ("chars\n/tok", "right"),
+        ("bytes\n/tok", "right"),
+        ("tok\n/eojeol", "right"),
+        ("tok\n/morph", "right"),
+        ("premium\n×EN", "right"),
+        ("byte\nfrag", "right"),
+        ("round\ntrip", "right"),
+        ("NFD\n×", "right"),
+        (f"{report.currency}\n/1M chars", "right"),
+        ("chars in\n8k/32k/128k", "right"),
     ]
     for title, justify in columns:
         table.add_column(title, justify=justify)  # type: ignore[arg-type]
-    # the tokenizer's name is what a reader scans for: never wrap or elide it
+    # the tokenizer's name is what a reader scans for, and the context triple reads as one value
     table.columns[0].no_wrap = True
     table.columns[0].min_width = max(len(r.name) for r in report.rows)
+    table.columns[-1].no_wrap = True
     for r in sorted(report.rows, key=lambda r: -r.bytes_per_token):
         ctx = r.chars_in_context
         table.add_row(
@@ -121,7 +126,7 @@ def rich_table(report: StatsReport) -> Any:
             f"{r.roundtrip_exact:.0%}",
             f"{r.nfd_penalty:.2f}",
             _fmt(r.cost_per_m_chars, ".3f"),
-            f"{ctx['8k']:,} / {ctx['32k']:,} / {ctx['128k']:,}",
+            "/".join(_kilo(ctx[k]) for k in ("8k", "32k", "128k")),
         )
     return table
 

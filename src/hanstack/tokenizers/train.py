@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -129,35 +129,34 @@ def _trainer(config: TrainConfig) -> Any:
     )
 
 
-def mark_morphemes(texts: Sequence[str], *, batch: int = 4096) -> Iterator[str]:
+def mark_morphemes(texts: Sequence[str], *, batch: int = 4096) -> list[str]:
     """``texts`` with :data:`_MORPH_MARK` between Kiwi morphemes that touch inside one eojeol.
 
-    Only characters are inserted (never changed), so removing the marks gives the text back.
+    Only characters are inserted (never changed), so removing the marks gives the text back. Each
+    distinct text is analysed once (training corpora repeat text to weight it).
     """
     from hanstack.korean.analyzer import get_kiwi
 
     kiwi = get_kiwi().kiwi
-    for start in range(0, len(texts), batch):
-        chunk = list(texts[start : start + batch])
+    unique = list(dict.fromkeys(texts))
+    marked: dict[str, str] = {}
+    for start in range(0, len(unique), batch):
+        chunk = unique[start : start + batch]
         for text, tokens in zip(chunk, kiwi.tokenize(chunk), strict=True):
-            cuts = sorted(
-                {
-                    t.start
-                    for t in tokens
-                    if 0 < t.start < len(text)
-                    and not text[t.start - 1].isspace()
-                    and not text[t.start].isspace()
-                }
-            )
-            if not cuts:
-                yield text
-                continue
-            parts, last = [], 0
-            for cut in cuts:
-                parts.append(text[last:cut])
-                last = cut
-            parts.append(text[last:])
-            yield _MORPH_MARK.join(parts)
+            marked[text] = _insert_marks(text, sorted({t.start for t in tokens}))
+    return [marked[t] for t in texts]
+
+
+def _insert_marks(text: str, starts: Sequence[int]) -> str:
+    cuts = [c for c in starts if 0 < c < len(text) and not text[c - 1].isspace() and not text[c].isspace()]
+    if not cuts:
+        return text
+    parts, last = [], 0
+    for cut in cuts:
+        parts.append(text[last:cut])
+        last = cut
+    parts.append(text[last:])
+    return _MORPH_MARK.join(parts)
 
 
 def train_tokenizer(
@@ -174,7 +173,7 @@ def train_tokenizer(
     data: Iterable[str] = texts
     if config.morpheme_aware:
         t0 = time.perf_counter()
-        data = list(mark_morphemes(texts))
+        data = mark_morphemes(texts)
         morph_s = time.perf_counter() - t0
     try:
         tok.train_from_iterator(data, trainer=_trainer(config), length=len(texts))
