@@ -280,13 +280,41 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the three parts ----------------------------------------------------------------------------------
-def overhead(targets: dict[str, tuple[int, str]], levels: dict[int, int], warmup: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def overhead(
+    targets: dict[str, tuple[int, str, int]], levels: dict[int, int], warmup: int, rounds: int
+) -> dict[str, Any]:
+    """Per concurrency level, the targets take turns in ``rounds`` slices, so that all of them meet
+    the same machine load; each target process's own CPU time per request is measured as well
+    (``cpu_ms_per_request``: what serving one request costs the proxy itself, whatever the load)."""
     out: dict[str, Any] = {}
     for conc, total in levels.items():
-        row: dict[str, Any] = {}
-        for name, (port, key) in targets.items():
+        merged: dict[str, dict[str, Any]] = {
+            n: {"ok": 0, "errors": {}, "wall_s": 0.0, "latencies": []} for n in targets
+        }
+        cpu = dict.fromkeys(targets, 0.0)
+        for port, key, _ in targets.values():
             asyncio.run(run_load(port, key, conc, warmup))
-            row[name] = summarise(asyncio.run(run_load(port, key, conc, total)))
+        for _ in range(rounds):
+            for name, (port, key, pid) in targets.items():
+                c0 = cpu_seconds(pid)
+                res = asyncio.run(run_load(port, key, conc, max(1, total // rounds)))
+                cpu[name] += cpu_seconds(pid) - c0
+                m = merged[name]
+                m["ok"] += res["ok"]
+                m["wall_s"] += res["wall_s"]
+                m["latencies"] += res["latencies"]
+                for k, v in res["errors"].items():
+                    m["errors"][k] = m["errors"].get(k, 0) + v
+        row: dict[str, Any] = {}
+        for name in targets:
+            row[name] = summarise(merged[name])
+            row[name]["cpu_ms_per_request"] = round(1000 * cpu[name] / max(1, merged[name]["ok"]), 3)
             print(f"  c={conc:<3} {name:<9} {row[name]}", flush=True)
         base = row["direct"]
         for name in targets:
@@ -374,14 +402,15 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "## Overhead (chat completion, echo backend, guards + audit on in hanstack)",
         "",
-        "| concurrency | target | p50 ms | p99 ms | req/s | added p50 ms | added p99 ms | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| concurrency | target | p50 ms | p99 ms | req/s | added p50 ms | added p99 ms | CPU ms/request (its own process) | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for conc, row in result["overhead"].items():
         for name, r in row.items():
             lines.append(
                 f"| {conc} | {name} | {r.get('p50_ms', '-')} | {r.get('p99_ms', '-')} | {r.get('rps', '-')} | "
-                f"{r.get('added_p50_ms', '-')} | {r.get('added_p99_ms', '-')} | {r.get('errors') or '-'} |"
+                f"{r.get('added_p50_ms', '-')} | {r.get('added_p99_ms', '-')} | {r.get('cpu_ms_per_request', '-')} | "
+                f"{r.get('errors') or '-'} |"
             )
     t = result["targets_met"]
     lines += [
@@ -432,6 +461,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, nargs=3, default=[400, 1600, 1600], metavar=("C1", "C16", "C64"))
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=4, help="turns the targets take at each concurrency level")
     ap.add_argument("--memory", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
     ap.add_argument("--kill-after", type=float, default=4.0)
     ap.add_argument("--skip-litellm", action="store_true")
@@ -453,16 +483,16 @@ def main() -> None:
             home, key = make_workspace(root, echo_port)
             gw_port = free_port()
             procs.append(start_gateway(home, gw_port, root / "gateway.log"))
-            targets = {"direct": (echo_port, "none"), "hanstack": (gw_port, key)}
+            targets = {"direct": (echo_port, "none", echo.pid), "hanstack": (gw_port, key, procs[-1].pid)}
             if not args.skip_litellm:
                 import secrets
 
                 ll_port, ll_key = free_port(), "sk-" + secrets.token_hex(32)
                 procs.append(start_litellm(echo_port, ll_port, root, root / "litellm.log", ll_key))
-                targets["litellm"] = (ll_port, ll_key)
+                targets["litellm"] = (ll_port, ll_key, procs[-1].pid)
             print("overhead", flush=True)
             result["overhead"] = overhead(
-                targets, dict(zip((1, 16, 64), args.requests, strict=True)), args.warmup
+                targets, dict(zip((1, 16, 64), args.requests, strict=True)), args.warmup, args.rounds
             )
             for p in procs[1:]:
                 stop(p)

@@ -158,3 +158,25 @@ def test_in_process_backend_through_worker_threads(app, keys) -> None:
 
     whole, streamed = asyncio.run(run())
     assert "서울" in whole and whole == streamed
+
+
+def test_repeated_stream_is_served_from_the_cache_and_audited(app, keys) -> None:
+    from hanstack.audit.export import iter_export
+
+    async def once() -> str:
+        c = _client(app, keys.acme_user)
+        stream = await c.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": KOREAN}], stream=True
+        )
+        return "".join(
+            [ch.choices[0].delta.content async for ch in stream if ch.choices and ch.choices[0].delta.content]
+        )
+
+    assert asyncio.run(once()) == asyncio.run(once()) == KOREAN
+    recs = [
+        r
+        for r in iter_export(app.state.gateway.audit.directory)
+        if r["meta"]["route"] == "/v1/chat/completions"
+    ]
+    assert [r["meta"]["cache"] for r in recs[-2:]] == [None, "exact"]
+    assert recs[-1]["content"]["response"]["text"] == KOREAN

@@ -458,8 +458,16 @@ class Pipeline:
             self._content(ex, job, guarded, {"text": "".join(produced), "partial": True})
             raise
         finally:
+            aclose = getattr(deltas, "aclose", None)
+            if aclose is not None:  # stop the model stream (and free its connection) when we stop early
+                await aclose()
             await self.finish(ex)
         yield "", finish_reason
+
+    async def finish_cached_stream(self, ex: Exchange, job: Job, guarded: list[str], text: str) -> None:
+        """Audit a stream answered from the cache (no model call, no cost)."""
+        self._content(ex, job, guarded, {"text": text, "finish_reason": "stop"})
+        await self.finish(ex)
 
 
 _BOUNDARY = "\n.!?。…"

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from hanstack.auth import Principal
 from hanstack.errors import InvalidInputError
@@ -171,7 +171,8 @@ async def chat_completions(
             body["choices"][0]["finish_reason"] = "content_filter"
         if ex.cache:
             body = {**body, "id": cid, "created": created}
-        return body
+        # already plain JSON types: skip FastAPI's jsonable_encoder walk on the hot path
+        return JSONResponse(body, headers={"x-request-id": request_id})
     if not streaming:  # tools with stream=true: run once, send the result as SSE chunks
         body, ex = await p.run(who, "/v1/chat/completions", job)
         return StreamingResponse(
@@ -202,8 +203,7 @@ async def chat_completions(
         yield chunk({"role": "assistant", "content": ""})
         if cached is not None:
             text = cached["stream_text"]
-            ex.usage = p.prices.usage(req.model, 0, 0)
-            await p.finish(ex)
+            await p.finish_cached_stream(ex, job, guarded, text)
             yield chunk({"content": ex.restore(text) if ex.restore else text})
             yield chunk({}, "stop")
             if include_usage:
