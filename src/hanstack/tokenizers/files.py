@@ -204,6 +204,9 @@ class HFTokenizer(BaseTokenizer):
 
     def __init__(self, tokenizer: Any, *, name: str, source: str) -> None:
         self._tok = tokenizer
+        # special-token strings in user text are text, as with every other backend
+        if hasattr(tokenizer, "encode_special_tokens"):
+            tokenizer.encode_special_tokens = True
         config = json.loads(tokenizer.to_str())
         self._byte_level = "ByteLevel" in json.dumps(
             config.get("decoder") or {}
