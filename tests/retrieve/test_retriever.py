@@ -53,11 +53,11 @@ def test_modes_find_the_right_chunk(retriever, mode):
 
 
 def test_hit_carries_scores_matched_terms_and_provenance(retriever):
-    hit = search(retriever, "은행법 은행업 인가", k=1)[0]
+    hit = search(retriever, "은행업 영위에 필요한 인가를", k=1)[0]
     assert hit.doc_id == "bank"
     assert {"fused", "sparse", "dense"} <= set(hit.scores)
     assert hit.score == hit.scores["fused"]
-    assert {"은행", "인가"} <= set(hit.matched_terms)
+    assert {"영위", "인가"} <= set(hit.matched_terms)
     assert hit.provenance.pages == "1"
     assert hit.text.startswith("은행법")
 
@@ -140,3 +140,9 @@ def test_acl_zero_leaks_over_1000_random_queries(tmp_path, kiwi):
     r.close()
     assert returned > 1000
     assert leaks == 0
+
+
+def test_hybrid_drops_candidates_without_any_evidence(retriever):
+    hits = search(retriever, "영화 배우", k=10)
+    assert all(h.score > 0 for h in hits)
+    assert len(hits) < len(search(retriever, "영화 배우", k=10, mode="dense"))

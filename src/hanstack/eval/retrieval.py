@@ -78,7 +78,8 @@ class RetrievalReport:
 
 
 # --- loading ---------------------------------------------------------------------------------------
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line; a missing file or a bad line is explained."""
     if not path.is_file():
         raise NotFoundError(f"{path} does not exist", hint="pass a JSONL file")
     with path.open(encoding="utf-8") as fh:
@@ -96,7 +97,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def load_corpus(path: Path) -> list[CorpusDoc]:
     docs = []
-    for lineno, row in _read_jsonl(path):
+    for lineno, row in read_jsonl(path):
         doc_id, text = row.get("doc_id", row.get("_id")), row.get("text")
         if not isinstance(doc_id, str | int) or not isinstance(text, str):
             raise InvalidInputError(f"{path}:{lineno}: corpus rows need string 'doc_id' and 'text'")
@@ -108,7 +109,7 @@ def load_corpus(path: Path) -> list[CorpusDoc]:
 
 def load_queries(path: Path) -> list[EvalQuery]:
     queries = []
-    for lineno, row in _read_jsonl(path):
+    for lineno, row in read_jsonl(path):
         qid, query, rel = (
             row.get("qid", row.get("_id")),
             row.get("query", row.get("text")),

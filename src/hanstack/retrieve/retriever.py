@@ -191,6 +191,9 @@ class Retriever:
         timing.engine_ms = (t3 - t2) * 1000
 
         ranked = self._fuse(result.sparse, result.dense, mode, fusion)
+        if mode == "hybrid":
+            # 0 after fusion: the weakest dense candidate and no keyword match, no evidence at all
+            ranked = [(key, score) for key, score in ranked if score > 0]
         doc_of = {c.key: c.doc_id for c in (*result.sparse, *result.dense)}
         if group_by_doc:
             ranked = _best_per_doc(ranked, doc_of)
