@@ -404,6 +404,30 @@ def bench_injection(work: Path) -> dict[str, Any]:
         },
         "thresholds": {f: m.threshold for f, m in models.items()},
     }
+    points = []
+    for level in sorted(models["odd"].meta.get("thresholds_by_calibration_fpr", {}), key=float):
+        dets = {
+            f: InjectionDetector(
+                InjectionConfig(),
+                classifier=m.with_strict_threshold(float(m.meta["thresholds_by_calibration_fpr"][level])),
+            )
+            for f, m in models.items()
+        }
+        tp = sum(
+            dets["even" if inj_train.row_number(r) % 2 == 1 else "odd"].check(r["query"]).is_attack
+            for r in rows
+        )
+        fp = statistics.mean(
+            sum(d.check(t).is_attack for t in benign_3i4k + benign_chat) for d in dets.values()
+        )
+        points.append(
+            {
+                "calibration_fpr": float(level),
+                "tpr": round(tp / len(rows), 4),
+                "fpr": round(fp / (len(benign_3i4k) + len(benign_chat)), 5),
+            }
+        )
+    out["operating_points"] = points
     for system in ("rules", "rules+classifier"):
         hits, missed = 0, []
         trick_hits: Counter[str] = Counter()
@@ -476,7 +500,7 @@ def bench_speed(quick: bool) -> dict[str, Any]:
     nbytes = len(text.encode())
     for mode in ("rules", "auto"):
         engine = PiiEngine(PiiConfig(names=mode))  # type: ignore[arg-type]
-        engine.scan("워밍업 김민수 과장님")
+        engine.scan("트럼프 대통령과 김민수 과장님")  # loads Kiwi too, so loading is not timed
         t0 = time.perf_counter()
         n = len(engine.scan(text))
         dt = time.perf_counter() - t0
@@ -484,7 +508,8 @@ def bench_speed(quick: bool) -> dict[str, Any]:
     det = InjectionDetector()
     det.check("warm up")
     base = " ".join(inj_train.chatbot_questions(SHARED, "test"))
-    prompts = [base[i : i + 500] for i in range(0, 500 * 400, 500)]
+    prompts = [base[i : i + 500] for i in range(0, len(base) - 500, 500)][:400]
+    assert all(len(p) == 500 for p in prompts)
     times = []
     for p in prompts:
         t0 = time.perf_counter()
@@ -607,6 +632,17 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {system} | {v['tpr']:.3f} | {v['fpr']:.4f} | {v['fpr_3i4k']:.4f} | {v['fpr_chatbot']:.4f} | "
             f"{ev['spacing']:.2f} | {ev['jamo']:.2f} | {ev['zero-width']:.2f} | {ev['full-width']:.2f} | {ev['base64']:.2f} |"
         )
+    lines += [
+        "",
+        'Classifier operating points ("attack on its own" at this FPR on the benign calibration slice '
+        "of the training data; the shipped default is 0.005):",
+        "",
+        "| calibration FPR | TPR | FPR |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {p['calibration_fpr']} | {p['tpr']:.3f} | {p['fpr']:.4f} |" for p in inj["operating_points"]
+    ]
     lines += [
         "",
         f"Missed (rules+classifier): {inj['rules+classifier']['missed']}",

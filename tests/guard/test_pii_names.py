@@ -61,6 +61,10 @@ def test_auto_mode_runs_kiwi_only_near_titles(kiwi) -> None:
     counting = Counting(kiwi.kiwi)
     engine = PiiEngine(PiiConfig(names="auto", types=("PERSON",)), kiwi=counting)
     engine.scan("오늘 날씨가 좋네요. 내일은 비가 온대요.")
-    assert counting.calls == 0
-    assert "김민준" in [e.text for e in engine.scan("담당자 김민준 대리에게 연락하세요.")]
-    assert counting.calls >= 1
+    assert counting.calls == 0  # no title, no Kiwi
+    assert "김민준" in [e.text for e in engine.scan("김민준 대리에게 연락하세요.")]
+    assert counting.calls == 0  # the rules found the name before the title: no second look needed
+    engine.scan("예금주: 이서연")
+    assert counting.calls == 1  # after a label word Kiwi looks at the next word
+    engine.scan("트럼프 대통령이 기자회견을 열었다.")
+    assert counting.calls >= 1  # a title after a word the rules could not explain

@@ -188,3 +188,62 @@ def test_config_validation() -> None:
 def test_types_filter() -> None:
     only_phone = PiiEngine(PiiConfig(types=("PHONE",), names="off"))
     assert [e.type for e in only_phone.scan("010-1234-5678 hong@example.com")] == ["PHONE"]
+
+
+def test_zoned_fast_path_agrees_with_the_full_pass() -> None:
+    """The fast path runs regexes only near digits/@/titles; it must find exactly what a full pass finds."""
+    import random
+
+    from tests.conftest import SHARED_DATA
+
+    pieces = [
+        "주민번호 900101-1234567",
+        "외국인 9111245678906",
+        "사업자등록번호 104-86-56659",
+        "법인번호: 134511-0001232",
+        "여권 M123A4567",
+        "여권번호M12345678",
+        "11-22-123456-78",
+        "서울 12-345678-90",
+        "010-1234-5678",
+        "+82 10-1234-5678",
+        "(02) 123-4567",
+        "1588-1234",
+        "4111 1111 1111 1111",
+        "3782 822463 10005",
+        "국민은행 123456-04-123456",
+        "계좌 110234567890",
+        "hong@example.com",
+        "192.168.0.1",
+        "2001:db8::1",
+        "12가 3456",
+        "서울12가3456",
+        "서울특별시 강남구 테헤란로 152",
+        "역삼동 123-45번지",
+        "주소: 올림픽로35길 10",
+        "김철수 과장님",
+        "성명: 최민수",
+        "박씨",
+        "2024년 3월 5일",
+        "50,000원",
+        "제10조 제2항",
+        "주문번호 20260722-001",
+        "sk-proj-abcdefghij1234567890ABCD",
+        "버전 3.11.4",
+        "오늘 날씨가 좋다.",
+        "회의는 14:30에 시작한다.",
+    ]
+    klue = SHARED_DATA / "nlu" / "klue-ner-v1.1_dev.tsv"
+    if klue.exists():
+        lines = [
+            ln.split("## ", 1)[1]
+            for ln in klue.read_text(encoding="utf-8").splitlines()[:4000]
+            if ln.startswith("## klue")
+        ]
+        pieces += [ln.split("\t", 1)[-1] for ln in lines[:150]]
+    rng = random.Random(5)
+    fast = PiiEngine(PiiConfig(names="rules"))
+    full = PiiEngine(PiiConfig(names="rules", zoned=False))
+    for _ in range(40):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert fast.scan(text) == full.scan(text), text

@@ -58,9 +58,14 @@ class NgramClassifier:
         t = self.meta.get("threshold")
         return float(t) if isinstance(t, int | float) and 0 < t < 1 else 0.5
 
+    def with_strict_threshold(self, threshold: float) -> NgramClassifier:
+        """The same weights with another "attack on its own" point (for operating-point tables)."""
+        meta = {**self.meta, "strict_threshold": max(threshold, self.threshold * 1.01)}
+        return NgramClassifier(self.weights, self.bias, self.sizes, meta)
+
     @property
     def strict_threshold(self) -> float:
-        """The "attack on its own" operating point (0.1% FPR on benign calibration text)."""
+        """The "attack on its own" operating point (0.5% FPR on benign calibration text)."""
         t = self.meta.get("strict_threshold")
         return float(t) if isinstance(t, int | float) and self.threshold < t < 1 else max(self.threshold, 0.9)
 

@@ -140,20 +140,22 @@ class InjectionDetector:
         p = None
         clf = self.classifier
         explained: list[str] = []
+        scored_view = v.compact
         if clf is not None:
             raw, p = clf.score(v.compact)
             for _how, decoded in v.decoded:
-                raw_d, p_d = clf.score(compact(normalize(decoded)))
+                view = compact(normalize(decoded))
+                raw_d, p_d = clf.score(view)
                 if p_d > p:
-                    raw, p = raw_d, p_d
+                    raw, p, scored_view = raw_d, p_d, view
             if p >= 0.3:
-                grams = ", ".join(f"'{g}'" for g, _ in clf.explain(v.compact))
+                grams = ", ".join(f"'{g}'" for g, _ in clf.explain(scored_view))
                 explained.append(
                     f"classifier {p:.2f} (p={raw:.3f}; suspicious at {clf.threshold:.3f}, attack at "
                     f"{clf.strict_threshold:.3f}; char n-grams {grams})"
                 )
         weight = self.config.classifier_weight
-        if p is not None and _hangul_ratio(v.compact) < 0.3:
+        if p is not None and _hangul_ratio(scored_view) < 0.3:
             weight *= 0.5  # the classifier was trained on Korean; halve its say on other text
         score = 1.0 - (1.0 - rule_score) * (1.0 - weight * (p or 0.0))
         threshold = self.config.threshold if source == "user" else self.config.untrusted_threshold

@@ -237,8 +237,10 @@ def chatbot_questions(shared: Path, split: str) -> list[str]:
 
 CALIBRATION_FPR = 0.01
 """The classifier's "suspicious" point: the score that 1% of the calibration (benign dev) texts reach."""
-STRICT_CALIBRATION_FPR = 0.001
-"""The classifier's "attack on its own" point: reached by 0.1% of the calibration texts."""
+STRICT_CALIBRATION_FPR = 0.005
+"""The classifier's "attack on its own" point: reached by 0.5% of the calibration texts (a 4x margin
+under the issue's 2% false-positive budget). bench/guard.py also reports the other points below."""
+REPORTED_FPRS = (0.001, 0.002, 0.005, 0.01, 0.02)
 
 
 _HARD_NEGATIVES_EN = [
@@ -455,6 +457,9 @@ def train(
             "calibration_fpr": CALIBRATION_FPR,
             "strict_threshold": round(max(scores[ks], scores[k] * 1.01, 1e-4), 6),
             "strict_calibration_fpr": STRICT_CALIBRATION_FPR,
+            "thresholds_by_calibration_fpr": {
+                str(f): round(max(scores[max(0, int(len(scores) * f) - 1)], 1e-4), 6) for f in REPORTED_FPRS
+            },
             "calibration_size": len(calibration),
             "benign": "3i4k fci_train_val + ChatbotData Q rows with index % 5 != 0 + FLORES-200 eng/kor + KorSTS train "
             "+ 15k NSMC reviews (every 10th kept for calibration)",

@@ -15,6 +15,7 @@ for one so offsets stay valid). The steps, each visible in an entity's ``reasons
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from typing import Any
 from hanstack.errors import InvalidInputError
 from hanstack.guard.pii import types as T
 from hanstack.guard.pii.address import find_address
-from hanstack.guard.pii.names import NameMode, find_person_kiwi, find_person_rules, trigger_windows
+from hanstack.guard.pii.names import NAME_HINT, NameMode, find_person_kiwi, find_person_rules, trigger_windows
 from hanstack.guard.pii.recognizers import RECOGNIZERS
 from hanstack.guard.pii.types import Candidate, PiiEntity
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e]")
 
 _SUPPRESS = re.compile(
     r"(?:(?<!\d)(?:19|20)\d{2}\s?[-./년]\s?(?:0?[1-9]|1[0-2])\s?[-./월]\s?(?:0?[1-9]|[12]\d|3[01])(?!\d)\s?일?)"  # dates 2024-01-02, 2024.1.2, 2024년 1월 2일
@@ -61,6 +63,9 @@ class PiiConfig:
     names: NameMode = "auto"
     context_window: int = 30
     extra_context: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    zoned: bool = True
+    """Run each regex only in windows where it can match (fast). ``False`` runs every recognizer over
+    the whole text: the plain reference the tests compare the fast path against."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.types) - set(T.ALL_TYPES))
@@ -97,7 +102,7 @@ class PiiEngine:
             raise InvalidInputError(f"PII scan needs a str, got {type(text).__name__}")
         if not text:
             return []
-        work = text.translate(_FULLWIDTH)
+        work = text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
         candidates = self.candidates(work)
         resolved = resolve_overlaps(c for c in candidates if c.score >= self.config.threshold)
         return [
@@ -110,29 +115,37 @@ class PiiEngine:
     def candidates(self, text: str) -> list[Candidate]:
         """Every scored candidate, including those under the threshold (for explanations and tuning)."""
         raw: list[Candidate] = []
-        for recognizer in RECOGNIZERS.values():
-            raw.extend(c for c in recognizer(text) if c.type in self._types)
+        # The regexes only run where they can match: windows around long digit runs (identifiers),
+        # dotted quads and colon groups (IP), digit-Hangul-digit (plates), 로/길/동/리 + number
+        # (addresses), '@' (e-mail) and titles/label words (names). Korean prose between them is
+        # skipped, which is what makes the scan fast; tests check that zoning finds what a full pass finds.
+        zones = _zones if self.config.zoned else _whole_text
+        long_numbers = zones(text, _LONG_NUMBER, 16, 12, min_digits=7)
+        for name, recognizer in RECOGNIZERS.items():
+            if name in _ZONED_ELSEWHERE:
+                continue
+            raw.extend(c for c in _in_zones(recognizer, text, long_numbers) if c.type in self._types)
+        for typ, hint, before, after in _HINTED:
+            if typ in self._types:
+                raw.extend(_in_zones(RECOGNIZERS[typ], text, zones(text, hint, before, after)))
+        if T.API_KEY in self._types and any(p in text for p in _API_KEY_HINTS):
+            raw.extend(RECOGNIZERS[T.API_KEY](text))
         if T.ADDRESS in self._types:
-            raw.extend(find_address(text))
+            raw.extend(_in_zones(find_address, text, zones(text, _ADDRESS_HINT, 48, 40)))
         if T.PERSON in self._types and self.config.names != "off":
             raw.extend(self._person_candidates(text))
         if not raw:
             return raw
-        suppress = [(m.start(), m.end(), m.group(0)) for m in _SUPPRESS.finditer(text)]
-        suppress += [(m.start(), m.end(), "reference number") for m in _REFERENCE.finditer(text)]
+        near = _merge(sorted((max(0, c.start - 48), min(len(text), c.end + 48)) for c in raw))
+        suppress = [(m.start() + a, m.end() + a) for a, b in near for m in _SUPPRESS.finditer(text[a:b])]
+        suppress += [(m.start() + a, m.end() + a) for a, b in near for m in _REFERENCE.finditer(text[a:b])]
+        suppress.sort()
+        starts = [a for a, _ in suppress]
+        longest = max((b - a for a, b in suppress), default=0)
         lower = text.lower()
         out = []
         for c in raw:
-            hit = next(
-                (
-                    s
-                    for s in suppress
-                    if (s[0] <= c.start and c.end <= s[1])
-                    or (s[0] < c.end and c.start < s[1] and c.type not in (T.ADDRESS, T.PERSON))
-                ),
-                None,
-            )
-            if hit is not None and c.type not in (T.EMAIL, T.API_KEY):
+            if c.type not in (T.EMAIL, T.API_KEY) and _suppressed(c, suppress, starts, longest):
                 continue
             self._apply_context(c, lower)
             out.append(c)
@@ -140,12 +153,13 @@ class PiiEngine:
 
     # -- steps ------------------------------------------------------------------------------------
     def _person_candidates(self, text: str) -> list[Candidate]:
-        found = find_person_rules(text)
+        zones = _zones if self.config.zoned else _whole_text
+        found = _in_zones(find_person_rules, text, zones(text, NAME_HINT, 12, 14))
         mode = self.config.names
         if mode == "kiwi":
             found += find_person_kiwi(text, self._get_kiwi())
         elif mode == "auto":
-            windows = trigger_windows(text)
+            windows = trigger_windows(text, {c.end for c in found})
             if windows:
                 found += find_person_kiwi(text, self._get_kiwi(), windows)
         return found
@@ -168,6 +182,84 @@ class PiiEngine:
         c.score = max(0.0, min(1.0, c.score))
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_LONG_NUMBER = re.compile(r"\d[\d \-.()+/]*\d")
+_API_KEY_HINTS = ("sk-", "AKIA", "ghp_", "github_pat_", "xox", "AIza", "hf_")
+_ADDRESS_HINT = re.compile(r"[로길동리가번]\s?\d")
+_HINTED: tuple[tuple[str, re.Pattern[str], int, int], ...] = (
+    (T.EMAIL, re.compile("@"), 64, 255),
+    (T.IP_ADDRESS, re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d"), 4, 4),
+    (T.IP_ADDRESS, re.compile(r":[0-9A-Fa-f]{0,4}:"), 40, 40),
+    (T.VEHICLE_PLATE, re.compile(r"\d{2,3}\s?[가-힣]\s?\d{4}"), 8, 4),
+    (T.PASSPORT, re.compile(r"[MSRODmsrod]\d{3}"), 2, 12),
+)
+_ZONED_ELSEWHERE = frozenset({T.EMAIL, T.API_KEY, T.IP_ADDRESS, T.VEHICLE_PLATE, T.PASSPORT})
+
+
+def _zones(
+    text: str, rx: re.Pattern[str], before: int, after: int, *, min_digits: int = 0
+) -> list[tuple[int, int]]:
+    """Merged windows ``[match.start - before, match.end + after)`` around every match of ``rx``.
+
+    Windows are widened to whitespace and merged when they touch, so a lookbehind/lookahead at a
+    window edge never sees a cut number or word. ``min_digits`` skips matches with fewer digits.
+    """
+    n = len(text)
+    out: list[tuple[int, int]] = []
+    for m in rx.finditer(text):
+        if min_digits and sum(ch.isdigit() for ch in m.group(0)) < min_digits:
+            continue
+        a, b = max(0, m.start() - before), min(n, m.end() + after)
+        while a > 0 and not text[a - 1].isspace():
+            a -= 1
+        while b < n and not text[b].isspace():
+            b += 1
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _whole_text(
+    text: str, rx: re.Pattern[str], before: int, after: int, *, min_digits: int = 0
+) -> list[tuple[int, int]]:
+    return [(0, len(text))]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _in_zones(fn: Any, text: str, zones: list[tuple[int, int]]) -> list[Candidate]:
+    if len(zones) == 1 and zones[0] == (0, len(text)):
+        return list(fn(text))
+    out: list[Candidate] = []
+    for a, b in zones:
+        for c in fn(text[a:b]):
+            c.start += a
+            c.end += a
+            out.append(c)
+    return out
+
+
+def _suppressed(c: Candidate, spans: list[tuple[int, int]], starts: list[int], longest: int) -> bool:
+    """Inside a date/amount/article/reference span (or, for identifiers, overlapping one)."""
+    lo = bisect.bisect_left(starts, c.start - longest)
+    hi = bisect.bisect_left(starts, c.end)
+    loose = c.type in (T.ADDRESS, T.PERSON)
+    for a, b in spans[lo:hi]:
+        if (a <= c.start and c.end <= b) or (not loose and a < c.end and c.start < b):
+            return True
+    return False
+
+
 @lru_cache(maxsize=1024)
 def _ascii_word(word: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])")
@@ -185,9 +277,15 @@ def _contains(window: str, word: str) -> bool:
 def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
     """Keep the best of any overlapping spans: highest score, then longest; sorted by start."""
     ordered = sorted(candidates, key=lambda c: (-c.score, -(c.end - c.start), c.start))
+    starts: list[int] = []  # kept spans, sorted by start; they never overlap each other
+    ends: list[int] = []
     kept: list[Candidate] = []
     for c in ordered:
-        if all(c.end <= k.start or k.end <= c.start for k in kept):
-            kept.append(c)
+        i = bisect.bisect_left(starts, c.end)  # kept spans starting before c ends: indices < i
+        if i > 0 and ends[i - 1] > c.start:
+            continue
+        starts.insert(i, c.start)
+        ends.insert(i, c.end)
+        kept.append(c)
     kept.sort(key=lambda c: c.start)
     return kept

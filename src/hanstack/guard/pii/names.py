@@ -126,7 +126,9 @@ _LABEL_RX = "(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + ")"
 _SURNAME_RX = "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])"
 
 # Surname + 1-2 syllables + (space) + title. The negative look-ahead stops 군/양 inside words (군대, 양식).
-_TITLED = re.compile(r"(?<![가-힣])(" + _SURNAME_RX + r"[가-힣]{1,2})\s?(" + _TITLE_RX + r")(?![가-힣]{2})")
+# After the title: not a longer word (대리점, 군대), but particles are fine (대리에게, 교수님께서, 과장은).
+_AFTER_TITLE = r"(?=[^가-힣]|$|(?:에게|께서|께|한테|이랑|으로|로|은|는|이|가|을|를|의|와|과|도|만|님)(?:[^가-힣]|$|[가-힣]))"
+_TITLED = re.compile(r"(?<![가-힣])(" + _SURNAME_RX + r"[가-힣]{1,2})\s?(" + _TITLE_RX + r")" + _AFTER_TITLE)
 _LABELLED = re.compile(
     r"(?i)" + _LABEL_RX + r"\s*[:：은는이가]?\s*(" + _SURNAME_RX + r"[가-힣]{1,2})(?![가-힣]{2})"
 )
@@ -346,6 +348,13 @@ STOPWORDS = frozenset(
 )
 
 
+# One flat alternation of literals (no IGNORECASE, no nested groups): re can then skip ahead on the
+# first characters, which makes this ~4x faster than the grouped/case-insensitive form.
+NAME_HINT = re.compile("|".join(sorted({*TITLES, *LABELS, "Name", "NAME"}, key=len, reverse=True)))
+_LABEL_SET = frozenset(label.lower() for label in LABELS)
+"""Where a rule-based name can be: the engine runs the name regexes only around these."""
+
+
 def _ok_name(name: str) -> bool:
     return name not in STOPWORDS and name[:2] not in STOPWORDS and not name.endswith(("들", "님"))
 
@@ -383,9 +392,6 @@ def find_person_rules(text: str) -> list[Candidate]:
 
 
 # --- Kiwi ------------------------------------------------------------------------------------------
-_TRIGGER = re.compile(
-    r"(?<![가-힣])" + _SURNAME_RX + r"[가-힣]{0,3}\s?" + _TITLE_RX + r"(?![가-힣]{2})|(?i:" + _LABEL_RX + ")"
-)
 _PLACE_SUFFIX = (
     "시",
     "도",
@@ -588,15 +594,86 @@ def _score_nnp(form: str, nxt: str, nxt_tag: str) -> tuple[float, list[str]]:
     return 0.0, []
 
 
-def trigger_windows(text: str, radius: int = 40) -> list[tuple[int, int]]:
-    """Merged windows around titles/honorifics/label words: where ``auto`` mode runs Kiwi."""
+# Titles that almost always follow a person's name: only these send the word before them to Kiwi in
+# ``auto`` mode (대표, 이사, 담당 ... are common nouns too often to pay Kiwi for each).
+KIWI_TITLES = frozenset(
+    {
+        "씨",
+        "님",
+        "고객님",
+        "선생님",
+        "교수님",
+        "사장님",
+        "원장님",
+        "회장님",
+        "부장님",
+        "과장님",
+        "대리님",
+        "팀장님",
+        "실장님",
+        "이사님",
+        "과장",
+        "대리",
+        "부장",
+        "차장",
+        "팀장",
+        "실장",
+        "교수",
+        "박사",
+        "변호사",
+        "의원",
+        "기자",
+        "장관",
+        "대통령",
+        "총리",
+        "감독",
+        "선수",
+        "작가",
+        "여사",
+        "님께",
+        "씨는",
+        "씨가",
+        "씨의",
+    }
+)
+
+
+def trigger_windows(
+    text: str, covered: set[int] | None = None, words_before: int = 1
+) -> list[tuple[int, int]]:
+    """Small windows where ``auto`` mode runs Kiwi: the words right before a title/honorific (where a
+    name the rules missed would be: 트럼프 대통령, 마이클 잭슨 씨) or right after a label word.
+
+    ``covered`` holds the end offsets of names the rules already found; a title right after one of
+    them needs no second look.
+    """
+    covered = covered or set()
+    n = len(text)
     spans: list[tuple[int, int]] = []
-    for m in _TRIGGER.finditer(text):
-        s, e = max(0, m.start() - radius), min(len(text), m.end() + radius // 2)
-        while s > 0 and not text[s - 1].isspace():  # do not cut a word in half
-            s -= 1
-        while e < len(text) and not text[e].isspace():
-            e += 1
+    for m in NAME_HINT.finditer(text):
+        word = m.group(0)
+        if word.lower() in _LABEL_SET:
+            s, e = m.start(), m.end()
+            while e < n and (text[e].isspace() or text[e] in ":："):
+                e += 1
+            while e < n and not text[e].isspace():
+                e += 1
+        else:
+            if m.start() == 0 or word not in KIWI_TITLES:
+                continue
+            w0 = m.start()
+            while w0 > 0 and not text[w0 - 1].isspace():
+                w0 -= 1
+            if 0 < m.start() - w0 < 2:  # attached to a single syllable: 날씨가, 아저씨 — not a name
+                continue
+            if any(m.start() - k in covered for k in (0, 1)):
+                continue
+            s, e = m.start(), m.end()
+            for _ in range(words_before):
+                while s > 0 and text[s - 1].isspace():
+                    s -= 1
+                while s > 0 and not text[s - 1].isspace():
+                    s -= 1
         if spans and s <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], e))
         else:
