@@ -91,13 +91,19 @@ def warm_cache(embedder, chunks, shared: Path, batch: int = 32) -> None:
     from hanstack.store.base import embedding_text
 
     texts = [embedding_text(c) for c in chunks]
-    seen_mtime = 0.0
+    seen: dict[Path, float] = {}
     for end in range(len(texts), 0, -batch):
-        if shared.exists() and shared.stat().st_mtime > seen_mtime:
-            seen_mtime = shared.stat().st_mtime
-            with np.load(shared) as data:  # same model, same key scheme (CachingEmbedder)
-                for key in data.files:
-                    embedder._vectors.setdefault(key, data[key])
+        for path in sorted(shared.parent.glob(shared.stem + "*.npz")):  # its main file and partial ones
+            mtime = path.stat().st_mtime
+            if seen.get(path) == mtime:
+                continue
+            seen[path] = mtime
+            try:
+                with np.load(path) as data:  # same model, same key scheme (CachingEmbedder)
+                    for key in data.files:
+                        embedder._vectors.setdefault(key, data[key])
+            except (OSError, ValueError):  # being written right now: next round
+                seen.pop(path, None)
         embedder.embed_passages(texts[max(0, end - batch) : end])
         embedder.save()
         print(f"vectors: {len(embedder)} cached, slice ending at {end}/{len(texts)}", flush=True)
