@@ -120,7 +120,7 @@ class PiiEngine:
         # (addresses), '@' (e-mail) and titles/label words (names). Korean prose between them is
         # skipped, which is what makes the scan fast; tests check that zoning finds what a full pass finds.
         zones = _zones if self.config.zoned else _whole_text
-        long_numbers = zones(text, _LONG_NUMBER, 16, 12, min_digits=7)
+        long_numbers = zones(text, _LONG_NUMBER, 16, 12)
         for name, recognizer in RECOGNIZERS.items():
             if name in _ZONED_ELSEWHERE:
                 continue
@@ -136,7 +136,7 @@ class PiiEngine:
             raw.extend(self._person_candidates(text))
         if not raw:
             return raw
-        near = _merge(sorted((max(0, c.start - 48), min(len(text), c.end + 48)) for c in raw))
+        near = _merge(sorted((max(0, c.start - 32), min(len(text), c.end + 32)) for c in raw))
         suppress = [(m.start() + a, m.end() + a) for a, b in near for m in _SUPPRESS.finditer(text[a:b])]
         suppress += [(m.start() + a, m.end() + a) for a, b in near for m in _REFERENCE.finditer(text[a:b])]
         suppress.sort()
@@ -183,7 +183,7 @@ class PiiEngine:
 
 
 _DIGIT_RUN = re.compile(r"\d+")
-_LONG_NUMBER = re.compile(r"\d[\d \-.()+/]*\d")
+_LONG_NUMBER = re.compile(r"\d(?:[ \-.()+/]{0,3}\d){6,}")  # 7+ digits with separators
 _API_KEY_HINTS = ("sk-", "AKIA", "ghp_", "github_pat_", "xox", "AIza", "hf_")
 _ADDRESS_HINT = re.compile(r"[로길동리가번]\s?\d")
 _HINTED: tuple[tuple[str, re.Pattern[str], int, int], ...] = (
