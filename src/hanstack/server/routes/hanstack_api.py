@@ -9,37 +9,28 @@ from fastapi import APIRouter, Depends
 from hanstack.auth import Principal
 from hanstack.server import services
 from hanstack.server.deps import gateway, principal
-from hanstack.server.pipeline import Job, ModelOutput
+from hanstack.server.pipeline import Job, ModelOutput, deep_map
 from hanstack.server.schemas import AskRequest, TaskRequest, TokenizeRequest, UsageResponse
 from hanstack.server.state import Gateway
 
 router = APIRouter(prefix="/v1", tags=["hanstack"])
 
 
-def _leaves(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _leaves(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _leaves(v, out)
+def _leaves(value: Any) -> list[str]:
+    """Every string in a JSON value, in the order :func:`deep_map` visits them."""
+    out: list[str] = []
+
+    def keep(text: str) -> str:
+        out.append(text)
+        return text
+
+    deep_map(value, keep)
+    return out
 
 
 def _replace_leaves(value: Any, texts: list[str]) -> Any:
     it = iter(texts)
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return next(it)
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(value)
+    return deep_map(value, lambda _: next(it))
 
 
 @router.post("/ask", summary="Grounded answer with citations and exact source spans (or an abstention)")
@@ -107,8 +98,7 @@ async def run_task(
         guarded_req = req.model_copy(update={"text": guarded[0]})
         result = await p.in_thread(services.run_task, gw, name, backend, guarded_req)
         value = result.as_dict()
-        texts: list[str] = []
-        _leaves(value, texts)
+        texts = _leaves(value)
         chat = result.chat
         pt, ct = (chat.prompt_tokens, chat.completion_tokens) if chat is not None else (0, 0)
 
