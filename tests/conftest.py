@@ -25,7 +25,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HANSTACK_HOME", str(home))
     for name in list(os.environ):
-        if name.startswith("HANSTACK_") and name not in ("HANSTACK_HOME", "HANSTACK_SHARED_DATA", "HANSTACK_MODELS_CACHE"):
+        if name.startswith("HANSTACK_") and name not in (
+            "HANSTACK_HOME",
+            "HANSTACK_SHARED_DATA",
+            "HANSTACK_MODELS_CACHE",
+        ):
             monkeypatch.delenv(name, raising=False)
     return home
 

@@ -1,2 +1,3 @@
 """hanstack: a Korean-first, sovereign AI stack."""
+
 __version__ = "0.1.0"

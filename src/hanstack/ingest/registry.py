@@ -159,7 +159,9 @@ class Registry:
             )
         raise NotFoundError(f"{prefix!r} is ambiguous or too short", hint="give more characters of the id")
 
-    def list(self, *, tenant: str | None = None, source_prefix: str | None = None) -> builtins.list[DocumentRecord]:
+    def list(
+        self, *, tenant: str | None = None, source_prefix: str | None = None
+    ) -> builtins.list[DocumentRecord]:
         sql = f"SELECT {_DOC_COLUMNS} FROM documents d"
         where: builtins.list[str] = []
         args: builtins.list[str | int] = []
@@ -242,7 +244,9 @@ class Registry:
         return {"documents": int(docs), "chunks": int(chunks), "tokens": int(tokens)}
 
     # --- writes -------------------------------------------------------------------------------
-    def replace_document(self, record: DocumentRecord, text: str, chunks: Sequence[Chunk]) -> builtins.list[str]:
+    def replace_document(
+        self, record: DocumentRecord, text: str, chunks: Sequence[Chunk]
+    ) -> builtins.list[str]:
         """Insert or atomically replace a document and all its chunks; returns the old chunk ids.
 
         The old chunk ids are recorded as index tombstones in the same transaction, so an index
