@@ -228,3 +228,39 @@ def test_fsync_durability_mode(tmp_path: Path) -> None:
     log = _fill(tmp_path, 2, durability="fsync")
     log.close()
     assert verify_log(tmp_path).ok
+
+
+def test_fast_line_builder_matches_the_reference_encoding() -> None:
+    from hanstack.audit.records import build_line, build_record, encode_line
+
+    meta = {
+        "tenant": "acme",
+        "usage": {"cost_usd": 0.5, "prompt_tokens": 3},
+        "guards": [{"guard": "pii"}],
+        "z": None,
+    }
+    content = {
+        "salt": "00ff",
+        "request": {"inputs": ['안녕하세요 "따옴표"\n줄바꿈\\']},
+        "response": {"n": 1.25},
+    }
+    for key in (None, b"k" * 32):
+        ref = build_record(
+            seq=7,
+            prev="ab" * 32,
+            kind="request",
+            meta=meta,
+            content=content,
+            key=key,
+            ts="2026-01-01T00:00:00Z",
+        )
+        line, digest = build_line(
+            seq=7,
+            prev="ab" * 32,
+            kind="request",
+            meta=meta,
+            content=content,
+            key=key,
+            ts="2026-01-01T00:00:00Z",
+        )
+        assert line == encode_line(ref) and digest == ref["hash"]

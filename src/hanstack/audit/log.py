@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hanstack.audit.records import GENESIS, build_record, encode_line, subject_tag
+from hanstack.audit.records import GENESIS, build_line, encode_line, subject_tag
 from hanstack.errors import AuditError
 
 log = logging.getLogger(__name__)
@@ -258,11 +258,10 @@ class AuditLog:
                 results: list[Appended] = []
                 for kind, meta, content, _ in batch:
                     seq += 1
-                    rec = build_record(
+                    line, prev = build_line(
                         seq=seq, prev=prev, kind=kind, meta=meta, content=content, key=self.key
                     )
-                    prev = rec["hash"]
-                    lines.append(encode_line(rec))
+                    lines.append(line)
                     results.append(Appended(seq, prev))
                 data = b"".join(lines)
                 view = memoryview(data)
