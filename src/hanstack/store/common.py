@@ -30,7 +30,7 @@ from hanstack.store.sparse import Bm25Params, SparseEncoder, SparseVec, average_
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 EMBED_BATCH = 32
 
 Progress = Callable[[int, int], None]

@@ -20,7 +20,16 @@ import numpy as np
 
 from hanstack.embed.base import Embedder
 from hanstack.errors import MissingDependencyError, StoreError
-from hanstack.store.base import DENSE, SPARSE, Candidate, StoredChunk, StoreQuery, StoreResult, stored_chunk
+from hanstack.store.base import (
+    DENSE,
+    SPARSE,
+    Candidate,
+    StoredChunk,
+    StoreQuery,
+    StoreResult,
+    payload_chunk_id,
+    stored_chunk,
+)
 from hanstack.store.common import IndexMeta, Progress, QdrantStoreBase, new_meta
 from hanstack.store.sparse import Bm25Params, SparseVec
 
@@ -219,9 +228,9 @@ class EdgeStore(QdrantStoreBase):
         offset = None
         while True:
             records, offset = self._shard.scroll(
-                q.ScrollRequest(offset=offset, limit=10_000, with_payload=["chunk_id"])
+                q.ScrollRequest(offset=offset, limit=10_000, with_payload=["meta"])
             )
-            out.update(r.payload["chunk_id"] for r in records if r.payload)
+            out.update(payload_chunk_id(r.payload) for r in records if r.payload)
             if offset is None:
                 return out
 

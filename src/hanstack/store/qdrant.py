@@ -19,7 +19,16 @@ import numpy as np
 
 from hanstack.embed.base import Embedder
 from hanstack.errors import MissingDependencyError, StoreError
-from hanstack.store.base import DENSE, SPARSE, Candidate, StoredChunk, StoreQuery, StoreResult, stored_chunk
+from hanstack.store.base import (
+    DENSE,
+    SPARSE,
+    Candidate,
+    StoredChunk,
+    StoreQuery,
+    StoreResult,
+    payload_chunk_id,
+    stored_chunk,
+)
 from hanstack.store.common import IndexMeta, Progress, QdrantStoreBase, new_meta
 from hanstack.store.sparse import Bm25Params, SparseVec
 
@@ -161,9 +170,9 @@ class QdrantStore(QdrantStoreBase):
         offset = None
         while True:
             records, offset = self._client.scroll(
-                self.collection, limit=10_000, offset=offset, with_payload=["chunk_id"], with_vectors=False
+                self.collection, limit=10_000, offset=offset, with_payload=["meta"], with_vectors=False
             )
-            out.update(r.payload["chunk_id"] for r in records if r.payload)
+            out.update(payload_chunk_id(r.payload) for r in records if r.payload)
             if offset is None:
                 return out
 
