@@ -7,6 +7,8 @@ become :class:`~hanstack.errors.TokenizerError` naming the file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import ctypes
 import gzip
@@ -130,8 +132,6 @@ def load_tiktoken_file(path: Path, *, name: str | None = None) -> Tokenizer:
     """A ``.tiktoken`` (or ``.tiktoken.gz``) rank file. Official encodings (named by the file) get
     their official pattern and special tokens; any other file gets o200k_base's pattern."""
     tiktoken = _import_tiktoken("Loading a .tiktoken file")
-    from tiktoken.load import load_tiktoken_bpe
-
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
@@ -140,15 +140,7 @@ def load_tiktoken_file(path: Path, *, name: str | None = None) -> Tokenizer:
             raise TokenizerError(f"{path}: not a gzip file: {exc}") from exc
     stem = path.name.split(".")[0]
     base = stem if stem in _OPENAI_URLS else "o200k_base"
-    with tempfile.NamedTemporaryFile(suffix=".tiktoken") as tmp:
-        tmp.write(raw)
-        tmp.flush()
-        try:
-            ranks = load_tiktoken_bpe(tmp.name)
-        except (ValueError, IndexError) as exc:
-            raise TokenizerError(
-                f"{path}: not a tiktoken rank file ({exc})", hint="each line is '<base64 token> <rank>'"
-            ) from exc
+    ranks = _parse_ranks(raw, path)
     # the official encoding (offline, from the bundled data) supplies the pattern and special tokens
     official = load_bundled_tiktoken(base)
     assert isinstance(official, TiktokenTokenizer)
@@ -166,6 +158,23 @@ def load_tiktoken_file(path: Path, *, name: str | None = None) -> Tokenizer:
 
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+def _parse_ranks(raw: bytes, path: Path) -> dict[bytes, int]:
+    """tiktoken's rank file format: one ``<base64 token> <rank>`` a line."""
+    ranks: dict[bytes, int] = {}
+    try:
+        for line in raw.splitlines():
+            if line.strip():
+                token, rank = line.split()
+                ranks[base64.b64decode(token, validate=True)] = int(rank)
+    except (ValueError, binascii.Error) as exc:
+        raise TokenizerError(
+            f"{path}: not a tiktoken rank file ({exc})", hint="each line is '<base64 token> <rank>'"
+        ) from exc
+    if not ranks:
+        raise TokenizerError(f"{path}: empty tiktoken rank file")
+    return ranks
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -269,7 +269,7 @@ def compute_stats(
     )
     t1 = time.perf_counter()
     if morphemes:
-        corpus = CorpusInfo(**{**corpus.__dict__, "morphemes": count_morphemes(texts, cache_dir=cache_dir)})
+        corpus = replace(corpus, morphemes=count_morphemes(texts, cache_dir=cache_dir))
     t2 = time.perf_counter()
     rows = [measure(tok, texts, corpus, english=english, prices=prices) for tok in tokenizers]
     t3 = time.perf_counter()
