@@ -72,6 +72,19 @@ def _embedder(name: str, seed_from: Path | None = None):
     return emb
 
 
+def _calibrated(name: str, default, fields: tuple[str, str]):
+    """Thresholds from the last calibration written to bench/results/ (else the code defaults)."""
+    import dataclasses
+
+    path = REPO / "bench" / "results" / f"{name}.json"
+    if not path.exists():
+        return default
+    lg = json.loads(path.read_text(encoding="utf-8")).get("logistic")
+    if not lg:
+        return default
+    return dataclasses.replace(default, **{fields[0]: lg["w0"], fields[1]: lg["w1"], "bias": lg["bias"]})
+
+
 def _previous_report() -> dict:
     """The last answers.json: models not re-run in this invocation keep their figures (each model's
     entry records the command and thresholds it ran with)."""
@@ -176,8 +189,10 @@ def main() -> None:
 
     analyzer = get_kiwi()
     command = "python bench/answers.py " + " ".join(sys.argv[1:])
-    support_th = SupportThresholds()
-    gate_th = GateThresholds()
+    support_th = _calibrated(
+        "answers_support_calibration", SupportThresholds(), ("w_overlap", "w_similarity")
+    )
+    gate_th = _calibrated("answers_gate_calibration", GateThresholds(), ("w_coverage", "w_dense"))
     if "support" in args.steps:
         cal = support_step(analyzer, nli_fit=args.nli_fit, nli_report=args.nli_report, seed=args.seed)
         write_results("answers_support_calibration", command, cal, _support_md(cal))
