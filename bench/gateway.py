@@ -535,8 +535,12 @@ def main() -> None:
         for part in args.skip:
             if part in old:
                 result[part] = old[part]
+                # keep where the part was really measured when the old file had reused it too
+                origin = [r for r in old.get("reused_from_previous_run", []) if r.startswith(part + " ")]
                 result.setdefault("reused_from_previous_run", []).append(
-                    f"{part} (run of {old['machine']['date']}, load average at its start {old.get('loadavg_at_start')})"
+                    origin[0]
+                    if origin
+                    else f"{part} (run of {old['machine']['date']}, load average at its start {old.get('loadavg_at_start')})"
                 )
         for k in ("targets_met", "litellm_version"):
             if k not in result and k in old:
