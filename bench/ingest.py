@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ def main() -> None:
     ap.add_argument("--reviews", type=int, default=50_000)
     ap.add_argument("--jsonl", type=int, default=20_000)
     args = ap.parse_args()
+    load_start = os.getloadavg()
     texts = [r["review"] for r in nsmc_reviews(args.reviews)]
     print(f"analyzer throughput on {len(texts)} NSMC reviews ({sum(map(len, texts)):,} chars)")
     throughput = analyzer_throughput(texts)
@@ -107,8 +109,17 @@ def main() -> None:
             f"nsmc_{args.jsonl}_jsonl": end_to_end("nsmc", jsonl),
         }
 
+    load_end = os.getloadavg()
     k2 = throughput["kiwi_all_cores"]["chars_per_s"]
-    md = ["## Analyzer throughput (NSMC reviews)", "", "| analyzer | chars/s | seconds |", "|---|---:|---:|"]
+    md = [
+        f"Load average at start {load_start[0]:.1f}, at end {load_end[0]:.1f} on {os.cpu_count()} cores "
+        "(other jobs shared the machine: absolute rates are depressed by that, ratios less so).",
+        "",
+        "## Analyzer throughput (NSMC reviews)",
+        "",
+        "| analyzer | chars/s | seconds |",
+        "|---|---:|---:|",
+    ]
     md += [f"| {k} | {v['chars_per_s']:,.0f} | {v['seconds']} |" for k, v in throughput.items()]
     md += [
         "",
