@@ -342,6 +342,7 @@ class Ingestor:
         report.analyzer_seconds += time.perf_counter() - started
         cursor = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        writes: list[tuple[DocumentRecord, str, list[Chunk]]] = []
         for pending in batch:
             assert pending.assembled is not None
             n = len(pending.assembled.segments)
@@ -349,18 +350,25 @@ class Ingestor:
                 pending.assembled, sentences[cursor : cursor + n], self.count_tokens, self.chunking
             )
             cursor += n
-            self._write(pending, spans, options, fingerprint, now, report)
+            writes.append(self._prepare_write(pending, spans, options, fingerprint, now))
+        # One transaction for the batch: each document is still all-old or all-new to a reader.
+        self.registry.replace_documents(writes)
+        for pending, (_, _, chunks) in zip(batch, writes, strict=True):
+            report.chunks_written += len(chunks)
+            if pending.existing is None:
+                report.documents_new += 1
+            else:
+                report.documents_updated += 1
         self.sync_index(report)
 
-    def _write(
+    def _prepare_write(
         self,
         pending: _Pending,
         spans: Sequence[Any],
         options: IngestOptions,
         fingerprint: str,
         now: str,
-        report: IngestReport,
-    ) -> None:
+    ) -> tuple[DocumentRecord, str, list[Chunk]]:
         assert pending.assembled is not None
         doc_id = doc_id_for(options.tenant, pending.source)
         version = (pending.existing.version + 1) if pending.existing else 1
@@ -409,12 +417,7 @@ class Ingestor:
             )
             for i, s in enumerate(spans)
         ]
-        self.registry.replace_document(record, text, chunks)
-        report.chunks_written += len(chunks)
-        if pending.existing is None:
-            report.documents_new += 1
-        else:
-            report.documents_updated += 1
+        return record, text, chunks
 
 
 def discover(paths: Iterable[Path], report: IngestReport | None = None) -> Iterator[Path]:

@@ -252,60 +252,74 @@ class Registry:
         The old chunk ids are recorded as index tombstones in the same transaction, so an index
         entry of an old version is removed even if the process dies right after the commit.
         """
+        return self.replace_documents([(record, text, chunks)])
+
+    def replace_documents(
+        self, items: Sequence[tuple[DocumentRecord, str, Sequence[Chunk]]]
+    ) -> builtins.list[str]:
+        """:meth:`replace_document` for many documents in one transaction (one commit per batch:
+        thousands of one-line records would otherwise pay a commit each)."""
+        old: builtins.list[str] = []
         with self.transaction() as db:
-            old_ids = [
-                r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (record.doc_id,))
-            ]
-            db.executemany(
-                "INSERT OR IGNORE INTO index_tombstones (chunk_id) VALUES (?)", [(i,) for i in old_ids]
-            )
-            db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
-            db.execute(
-                "INSERT OR REPLACE INTO documents (doc_id, tenant, source, title, content_sha256, fingerprint,"
-                " version, ingested_at, acl, trust, format, encoding, size_bytes, mtime_ns, metadata, text)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            for record, text, chunks in items:
+                old += self._replace(db, record, text, chunks)
+        return old
+
+    @staticmethod
+    def _replace(
+        db: sqlite3.Connection, record: DocumentRecord, text: str, chunks: Sequence[Chunk]
+    ) -> builtins.list[str]:
+        old_ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (record.doc_id,))]
+        db.executemany(
+            "INSERT OR IGNORE INTO index_tombstones (chunk_id) VALUES (?)", [(i,) for i in old_ids]
+        )
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
+        db.execute(
+            "INSERT OR REPLACE INTO documents (doc_id, tenant, source, title, content_sha256, fingerprint,"
+            " version, ingested_at, acl, trust, format, encoding, size_bytes, mtime_ns, metadata, text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.doc_id,
+                record.tenant,
+                record.source,
+                record.title,
+                record.content_sha256,
+                record.fingerprint,
+                record.version,
+                record.ingested_at,
+                json.dumps(list(record.acl)),
+                record.trust.value,
+                record.format,
+                record.encoding,
+                record.size_bytes,
+                record.mtime_ns,
+                json.dumps(record.metadata, ensure_ascii=False, default=str),
+                text,
+            ),
+        )
+        db.executemany(
+            "INSERT INTO chunks (chunk_id, doc_id, ordinal, char_start, char_end, page_start, page_end,"
+            " section_path, token_count, terms, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [
                 (
+                    c.chunk_id,
                     record.doc_id,
-                    record.tenant,
-                    record.source,
-                    record.title,
-                    record.content_sha256,
-                    record.fingerprint,
-                    record.version,
-                    record.ingested_at,
-                    json.dumps(list(record.acl)),
-                    record.trust.value,
-                    record.format,
-                    record.encoding,
-                    record.size_bytes,
-                    record.mtime_ns,
-                    json.dumps(record.metadata, ensure_ascii=False, default=str),
-                    text,
-                ),
-            )
-            db.executemany(
-                "INSERT INTO chunks (chunk_id, doc_id, ordinal, char_start, char_end, page_start, page_end,"
-                " section_path, token_count, terms, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                [
-                    (
-                        c.chunk_id,
-                        record.doc_id,
-                        c.ordinal,
-                        c.provenance.char_start,
-                        c.provenance.char_end,
-                        c.provenance.page_start,
-                        c.provenance.page_end,
-                        json.dumps(list(c.provenance.section_path), ensure_ascii=False),
-                        c.token_count,
-                        " ".join(c.terms),
-                    )
-                    for c in chunks
-                ],
-            )
-            db.execute(
-                "DELETE FROM index_tombstones WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)",
-                (record.doc_id,),
-            )
+                    c.ordinal,
+                    c.provenance.char_start,
+                    c.provenance.char_end,
+                    c.provenance.page_start,
+                    c.provenance.page_end,
+                    json.dumps(list(c.provenance.section_path), ensure_ascii=False),
+                    c.token_count,
+                    " ".join(c.terms),
+                )
+                for c in chunks
+            ],
+        )
+        db.execute(
+            "DELETE FROM index_tombstones WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)",
+            (record.doc_id,),
+        )
         return old_ids
 
     def touch(self, doc_id: str, mtime_ns: int | None) -> None:
