@@ -24,9 +24,10 @@ from hanstack.answer.sources import Passage
 
 @dataclass(frozen=True, slots=True)
 class GateThresholds:
-    w_coverage: float = 8.0
-    w_dense: float = 30.0
-    bias: float = -29.0
+    # fitted by bench/answers.py (step gate) on half of AutoRAG-ko: bench/results/answers_gate_calibration.md
+    w_coverage: float = 27.7863
+    w_dense: float = 28.7736
+    bias: float = -40.6117
     threshold: float = 0.5
     min_coverage_no_dense: float = 0.5
     """Fallback rule when no dense score is available (no embedder): coverage alone."""
