@@ -83,7 +83,9 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     k: int = Field(default=10, ge=1, le=1000)
-    exact_boost: float = Field(default=1.0, ge=0)
+    fusion_norm: Literal["minmax", "max", "dbsf"] = "max"
+    """How weighted fusion normalises each list's scores (chosen by cross-validation on AutoRAG)."""
+    exact_boost: float = Field(default=0.5, ge=0)
     """Query weight of exact terms (article references such as 제10조, numbers) in BM25."""
     title_boost: float = Field(default=0.0, ge=0)
     """Query weight of matches in a document's title (0: titles are not searched)."""

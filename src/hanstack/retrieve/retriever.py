@@ -69,7 +69,7 @@ class FusionConfig:
     fusion: Fusion = "weighted"
     sparse_weight: float = 0.5
     dense_weight: float = 0.5
-    norm: Norm = "minmax"
+    norm: Norm = "max"
     rrf_k: int = 60
     candidates: int = 100
     boosts: FieldBoosts = field(default_factory=FieldBoosts)
@@ -82,6 +82,7 @@ class FusionConfig:
             sparse_weight=r.sparse_weight,
             dense_weight=r.dense_weight,
             rrf_k=r.rrf_k,
+            norm=r.fusion_norm,
             candidates=r.candidates,
             boosts=FieldBoosts(exact=r.exact_boost, title=r.title_boost, section=r.section_boost),
         )
