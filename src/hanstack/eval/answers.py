@@ -285,6 +285,7 @@ def answer_row(answer: Answer, item: QAItem, condition: str, idx: EvalIndex, ana
         "rouge_l": rouge_l(pred_terms, ref_terms) if not answer.abstained else 0.0,
         "claims_final": len(answer.claims),
         "claims_removed": len(answer.removed_claims),
+        "removed_reasons": [c.reason for c in answer.removed_claims],
         "unsupported_final": not verbatim_ok,
         "latency_s": answer.timings.total_s,
         "prompt_tokens": answer.tokens.prompt_tokens,
