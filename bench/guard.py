@@ -136,37 +136,10 @@ def presidio_cases() -> list[dict[str, Any]]:
 
 
 def klue_sentences(limit: int | None = None) -> list[tuple[str, list[tuple[str, int, int]]]]:
-    path = require(SHARED / "nlu" / "klue-ner-v1.1_dev.tsv")
-    sents: list[tuple[str, list[str]]] = []
-    chars: list[str] = []
-    tags: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            continue
-        if not line:
-            if chars:
-                sents.append(("".join(chars), tags))
-                chars, tags = [], []
-            continue
-        c, _, t = line.partition("\t")
-        chars.append(c if c else " ")
-        tags.append(t or "O")
-    if chars:
-        sents.append(("".join(chars), tags))
-    out = []
-    for text, tg in sents[:limit]:
-        ents, i = [], 0
-        while i < len(tg):
-            if tg[i].startswith("B-"):
-                typ, j = tg[i][2:], i + 1
-                while j < len(tg) and tg[j] == "I-" + typ:
-                    j += 1
-                ents.append((typ, i, j))
-                i = j
-            else:
-                i += 1
-        out.append((text, ents))
-    return out
+    """KLUE-NER dev through the same parser the name model was trained with."""
+    from hanstack.guard.pii.name_model import klue_sentences as parse
+
+    return parse(require(SHARED / "nlu" / "klue-ner-v1.1_dev.tsv"))[:limit]
 
 
 # --- Presidio in its own venv --------------------------------------------------------------------
