@@ -64,3 +64,13 @@ def to_jsonable(value: Any) -> Any:
 def print_json(value: Any) -> None:
     """Korean stays Korean: no ``\\uXXXX`` escapes."""
     typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def eval_group(app: typer.Typer) -> typer.Typer:
+    """The shared ``hanstack eval`` group: each domain adds its evaluation to the same group."""
+    for info in app.registered_groups:
+        if info.name == "eval" and info.typer_instance is not None:
+            return info.typer_instance
+    group = typer.Typer(help="Evaluate retrieval, answers and guards on labelled sets.", no_args_is_help=True)
+    app.add_typer(group, name="eval")
+    return group

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from hanstack.cli._common import JSON_OPTION_HELP, console, err_console, print_json, state
+from hanstack.cli._common import JSON_OPTION_HELP, console, err_console, eval_group, print_json, state
 
 if TYPE_CHECKING:
     from hanstack.answer.schema import Answer
@@ -208,16 +208,6 @@ def _fmt(v: object) -> str:
     return "-" if v is None else str(v)
 
 
-def _eval_group(app: typer.Typer) -> typer.Typer:
-    """The ``eval`` group: shared with ``hanstack eval retrieval`` (whoever registers first creates it)."""
-    for info in app.registered_groups:
-        if info.name == "eval" and info.typer_instance is not None:
-            return info.typer_instance
-    group = typer.Typer(help="Evaluate retrieval and answers on labelled sets.", no_args_is_help=True)
-    app.add_typer(group, name="eval")
-    return group
-
-
 def register(app: typer.Typer) -> None:
     app.command("ask", help=ASK_HELP)(ask)
-    _eval_group(app).command("answers", help=EVAL_HELP)(eval_answers)
+    eval_group(app).command("answers", help=EVAL_HELP)(eval_answers)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from hanstack.cli._common import JSON_OPTION_HELP, console, print_json, state
+from hanstack.cli._common import JSON_OPTION_HELP, console, eval_group, print_json, state
 
 if TYPE_CHECKING:
     from hanstack.config import Settings
@@ -185,16 +185,6 @@ def _print_report(report: RetrievalReport) -> None:
         f"{report.latency_p95_ms:.1f}",
     )
     console.print(table)
-
-
-def eval_group(app: typer.Typer) -> typer.Typer:
-    """The shared ``hanstack eval`` group (other domains add their evaluations to it)."""
-    for info in app.registered_groups:
-        if info.name == "eval" and info.typer_instance is not None:
-            return info.typer_instance
-    group = typer.Typer(help="Evaluate retrieval, answers and guards on labelled sets.", no_args_is_help=True)
-    app.add_typer(group, name="eval")
-    return group
 
 
 def register(app: typer.Typer) -> None:
