@@ -61,6 +61,7 @@ def test_triage_cli_json_keeps_korean(workspace, capsys, monkeypatch: pytest.Mon
 
     reply = {
         "intent": "이중 청구 환불 요청",
+        "message_type": "request",
         "category": "billing",
         "urgency": "medium",
         "sentiment": "negative",

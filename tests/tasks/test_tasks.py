@@ -38,6 +38,7 @@ def test_triage_with_scripted_backend_validates() -> None:
     good = json.dumps(
         {
             "intent": "인터넷 장애 수리 요청",
+            "message_type": "request",
             "category": "network",
             "urgency": "high",
             "sentiment": "negative",
@@ -54,6 +55,33 @@ def test_triage_with_scripted_backend_validates() -> None:
     assert "고객센터" in prompt[0].content and prompt[-1].content == MSG
     with pytest.raises(InvalidInputError):
         triage("   ", backend=be)
+
+
+def test_triage_message_type_and_few_shot_examples() -> None:
+    """message_type is a closed enum whose label descriptions reach the model (schema and prompt), and
+    few-shot pairs sit between the fixed instructions and the message (so the prefix is cacheable)."""
+    schema = triage_model(["billing"]).model_json_schema()
+    assert set(schema["properties"]["message_type"]["enum"]) == {"question", "request", "statement"}
+    assert "정보나 답을 원함" in schema["properties"]["message_type"]["description"]
+    shot = {
+        "intent": "요금 문의",
+        "message_type": "question",
+        "category": "billing",
+        "urgency": "low",
+        "sentiment": "neutral",
+        "summary": "이번 달 요금을 물음",
+        "requested_actions": [],
+        "needs_human": False,
+    }
+    reply = {**shot, "message_type": "statement", "summary": "요금이 두 번 나감"}
+    be = ScriptedBackend("s", "small", [json.dumps(reply, ensure_ascii=False)])
+    res = triage("어제 요금이 두 번 나갔어요", backend=be, examples=[("이번 달 요금 얼마예요", shot)])
+    assert res.value.message_type == "statement"
+    msgs = be.calls[0]["messages"]
+    assert [m.role for m in msgs] == ["system", "user", "assistant", "user"]
+    assert "message_type" in msgs[0].content and "정보나 답을 원함" in msgs[0].content
+    assert json.loads(msgs[2].content) == shot and "요금 문의" in msgs[2].content  # Korean, not \\u escapes
+    assert msgs[3].content == "어제 요금이 두 번 나갔어요"
 
 
 def test_classify_label_validation() -> None:

@@ -1,7 +1,10 @@
-"""Customer-support triage: intent, category, urgency, sentiment, summary, requested actions, needs_human."""
+"""Customer-support triage: intent, message type, category, urgency, sentiment, summary, requested actions,
+needs_human."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -32,10 +35,22 @@ DEFAULT_CATEGORIES: dict[str, str] = {
 
 Urgency = Literal["low", "medium", "high", "critical"]
 Sentiment = Literal["positive", "neutral", "negative"]
+MessageType = Literal["question", "request", "statement"]
+
+# The speech act of the message (after the 3i4k intent classes question / command / statement): it tells
+# routing whether the customer wants an answer, wants something done, or is reporting/venting.
+MESSAGE_TYPES: dict[str, str] = {
+    "question": "정보나 답을 원함 (예: 요금이 얼마야, 내일 날씨 알려줘, 언제 개통돼요)",
+    "request": "어떤 행동·조치를 해 달라는 요청이나 명령, 권유 (예: 해지해 주세요, 불 꺼줘, 그만 좀 해)",
+    "statement": "사실, 상황, 감정, 의견을 말함 (예: 어제 요금이 두 번 나갔어요, 오늘 너무 피곤하다)",
+}
+_MESSAGE_TYPE_LINES = "\n".join(f"  - {k}: {v}" for k, v in MESSAGE_TYPES.items())
 
 SYSTEM_PROMPT = """당신은 통신사와 금융사 고객센터의 상담 분류 담당자입니다.
 고객 메시지를 읽고 다음 항목을 JSON으로 작성하세요.
 - intent: 고객의 의도를 짧은 한국어 구절로 (예: "요금 환불 요청")
+- message_type: 메시지의 종류
+{message_types}
 - category: 아래 분류 코드 중 하나
 {categories}
 - urgency: low(급하지 않음), medium(보통), high(서비스 장애나 금전 문제), critical(사기 피해나 긴급 차단 필요)
@@ -48,6 +63,7 @@ SYSTEM_PROMPT = """당신은 통신사와 금융사 고객센터의 상담 분�
 
 class TriageResult(BaseModel):
     intent: str = Field(max_length=40)
+    message_type: MessageType = Field(description="; ".join(f"{k}: {v}" for k, v in MESSAGE_TYPES.items()))
     category: str
     urgency: Urgency
     sentiment: Sentiment
@@ -68,6 +84,12 @@ def triage_model(categories: list[str]) -> type[TriageResult]:
     )
 
 
+def triage_system_prompt(categories: Mapping[str, str]) -> str:
+    """The triage instructions with the category codes (code: what it covers) and message types filled in."""
+    listing = "\n".join(f"  - {code}: {desc}" for code, desc in categories.items())
+    return SYSTEM_PROMPT.format(categories=listing, message_types=_MESSAGE_TYPE_LINES)
+
+
 def triage(
     text: str,
     *,
@@ -77,13 +99,19 @@ def triage(
     categories: dict[str, str] | list[str] | None = None,
     constrained: bool = True,
     escalate: bool = True,
+    examples: Sequence[tuple[str, Mapping[str, Any] | str]] = (),
 ) -> StructuredResult:
-    """Triage one customer message; ``result.value`` is a :class:`TriageResult`."""
+    """Triage one customer message; ``result.value`` is a :class:`TriageResult`.
+
+    ``examples`` are few-shot (message, answer) pairs put before the message as earlier turns; the
+    answer is a dict (or JSON text) in the schema. They come right after the fixed instructions, so
+    the prompt prefix, and its KV cache, is shared between calls.
+    """
     cats = DEFAULT_CATEGORIES if categories is None else categories
     cat_map = dict(cats) if isinstance(cats, dict) else {c: c for c in cats}
-    listing = "\n".join(f"  - {code}: {desc}" for code, desc in cat_map.items())
+    shots = [(q, a if isinstance(a, str) else json.dumps(dict(a), ensure_ascii=False)) for q, a in examples]
     return run_structured(
-        SYSTEM_PROMPT.format(categories=listing),
+        triage_system_prompt(cat_map),
         text,
         triage_model(list(cat_map)),
         settings=settings,
@@ -92,4 +120,5 @@ def triage(
         max_tokens=384,
         constrained=constrained,
         escalate=escalate,
+        examples=shots,
     )
