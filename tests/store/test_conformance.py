@@ -164,6 +164,26 @@ def test_required_terms_and_doc_filter(open_store):
     assert sparse_keys(store, ["은행"], doc_ids=()) == []
 
 
+def test_required_terms_match_whole_terms_only(open_store):
+    """A required term matches a chunk term exactly: 인가 is not found inside 인가제 or 예비인가,
+    and the chunk's terms come back as they went in (Qdrant Edge stores them as one string)."""
+    store = open_store()
+    store.upsert_chunks(
+        [
+            make_chunk("인가제 은행", doc="prefix", terms=("인가제", "은행")),
+            make_chunk("예비인가 은행", doc="compound", terms=("예비인가", "은행")),
+            make_chunk("인가 은행", doc="exact", terms=("인가", "은행")),
+        ]
+    )
+    assert docs_of(store, sparse_keys(store, ["은행"], required_terms=("인가",))) == ["exact"]
+    keys = sparse_keys(store, ["은행"])
+    assert {c.terms for c in store.fetch(keys).values()} == {
+        ("인가제", "은행"),
+        ("예비인가", "은행"),
+        ("인가", "은행"),
+    }
+
+
 def test_persistence_and_reload(open_store):
     store = open_store()
     chunks = corpus()
@@ -200,6 +220,7 @@ def test_interrupted_upsert_resumes(open_store, monkeypatch):
     import hanstack.store.common as common
 
     monkeypatch.setattr(common, "EMBED_BATCH", 2)
+    monkeypatch.setattr(common, "WRITE_BATCH", 2)  # each write durable on its own
 
     class Flaky(HashEmbedder):
         def __init__(self):

@@ -190,10 +190,24 @@ def stored_chunk(payload: dict[str, Any]) -> StoredChunk:
         chunk_id=meta["chunk_id"],
         text=meta["text"],
         provenance=prov,
-        terms=tuple(payload.get("terms") or ()),
+        terms=payload_terms(payload.get("terms")),
         ordinal=meta.get("ordinal", 0),
         token_count=meta.get("token_count", 0),
     )
+
+
+def terms_text(terms: Sequence[str]) -> str:
+    """Terms as one whitespace-separated string (a term's own inner whitespace becomes ``_``)."""
+    return " ".join("_".join(t.split()) for t in terms)
+
+
+def payload_terms(value: Any) -> tuple[str, ...]:
+    """A payload's ``terms``: a keyword list (Qdrant server) or one joined string (Qdrant Edge)."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.split())
+    return tuple(value)
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -30,8 +30,12 @@ from hanstack.store.sparse import Bm25Params, SparseEncoder, SparseVec, average_
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
+"""3: Qdrant Edge stores a chunk's terms as one text-indexed string (2: a keyword list)."""
 EMBED_BATCH = 32
+WRITE_BATCH = 256
+"""Points per engine write: larger writes amortise the engine's per-call work (WAL, index
+updates: ~30% cheaper per point at 256 than at 32); embedding still runs 32 at a time."""
 
 Progress = Callable[[int, int], None]
 
@@ -174,8 +178,9 @@ class QdrantStoreBase(ABC):
         self._encoder = None
 
     def upsert_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Embed and index chunks, :data:`EMBED_BATCH` at a time; each batch is durable on its own,
-        so an interrupted upsert resumes with the chunks :meth:`indexed_chunk_ids` lacks."""
+        """Embed chunks :data:`EMBED_BATCH` at a time and write them :data:`WRITE_BATCH` at a time;
+        each write is durable on its own, so an interrupted upsert resumes with the chunks
+        :meth:`indexed_chunk_ids` lacks (at most one write's embeddings are redone)."""
         if not chunks:
             return
         validate_chunks(chunks)
@@ -183,20 +188,26 @@ class QdrantStoreBase(ABC):
         encoder = self.encoder
         total = len(chunks)
         started = time.perf_counter()
-        for start in range(0, total, EMBED_BATCH):
-            batch = chunks[start : start + EMBED_BATCH]
-            dense = self._embedder.embed_passages([embedding_text(c) for c in batch])
-            if dense.shape != (len(batch), self._embedder.dim):
-                raise StoreError(
-                    f"embedder {self._embedder.name} returned shape {dense.shape} for {len(batch)} chunks"
-                )
+        for start in range(0, total, WRITE_BATCH):
+            batch = chunks[start : start + WRITE_BATCH]
+            parts = []
+            for i in range(0, len(batch), EMBED_BATCH):
+                part = batch[i : i + EMBED_BATCH]
+                vectors = self._embedder.embed_passages([embedding_text(c) for c in part])
+                if vectors.shape != (len(part), self._embedder.dim):
+                    raise StoreError(
+                        f"embedder {self._embedder.name} returned shape {vectors.shape} for {len(part)} chunks"
+                    )
+                parts.append(vectors)
+                if self.progress is not None and start + i + len(part) < total:
+                    self.progress(start + i + len(part), total)
+            dense = np.vstack(parts)
             sparse = [document_vector(encoder, c) for c in batch]
             self._write(
                 [point_id(c.chunk_id) for c in batch], dense, sparse, [chunk_payload(c) for c in batch]
             )
-            done = min(start + EMBED_BATCH, total)
             if self.progress is not None:
-                self.progress(done, total)
+                self.progress(start + len(batch), total)
         log.info(
             "indexed chunks", extra={"chunks": total, "seconds": round(time.perf_counter() - started, 3)}
         )
