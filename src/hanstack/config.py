@@ -91,6 +91,8 @@ class RetrievalSettings(BaseModel):
     """Query weight of matches in a document's title (0: titles are not searched)."""
     section_boost: float = Field(default=0.0, ge=0)
     """Query weight of matches in a chunk's section path (e.g. 제2장 > 제10조)."""
+    doc_fusion: bool = True
+    """Search by document: fuse each document's best keyword and best vector score (not chunk scores)."""
     bm25_k1: float = Field(default=1.2, ge=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     """BM25 parameters, fixed when an index is created (stored weights depend on them)."""

@@ -86,3 +86,24 @@ def test_normalisations():
     d = normalise([1.0, 2.0, 3.0], "dbsf")
     assert all(0 <= x <= 1 for x in d) and d[2] > d[1] > d[0]
     assert normalise([]) == []
+
+
+def test_document_level_fusion_credits_both_signals_of_a_document():
+    """Doc A's best keyword chunk (a1) and best vector chunk (a2) differ; doc B's one chunk is a
+    close second on both. Chunk-level fusion ranks B first (a1 and a2 each have one signal);
+    fusing each document's best scores ranks A first."""
+    from hanstack.retrieve.fusion import best_per_document
+
+    sparse = [("a1", 10.0), ("b1", 9.5)]
+    dense = [("a2", 0.90), ("b1", 0.88)]
+    doc_of = {"a1": "A", "a2": "A", "b1": "B"}
+    chunk_level = weighted([sparse, dense], weights=[0.5, 0.5], norm="max")
+    assert chunk_level[0][0] == "b1"
+    doc_level = weighted(
+        [best_per_document(sparse, doc_of), best_per_document(dense, doc_of)], weights=[0.5, 0.5], norm="max"
+    )
+    assert [d for d, _ in doc_level] == ["A", "B"]
+    assert best_per_document([("x", 1.0), ("y", 3.0), ("z", 2.0)], {"x": "D", "y": "D"}) == [
+        ("D", 3.0),
+        ("z", 2.0),
+    ]

@@ -14,7 +14,7 @@ implementations of the same formulas live in the tests, which check these agree 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 Ranked = Sequence[tuple[str, float]]
@@ -64,6 +64,20 @@ def weighted(
         for (key, _), s in zip(ranked, normed, strict=True):
             fused[key] = fused.get(key, 0.0) + weight * s
     return _sorted(fused)
+
+
+def best_per_document(ranked: Ranked, doc_of: Mapping[str, str]) -> list[tuple[str, float]]:
+    """Each document's best score in a ranked list of chunks, as ``(doc, score)``, best first.
+
+    Fusing these per-document lists instead of chunk lists lets a document whose best keyword
+    chunk and best semantic chunk differ collect both signals (chunk-level fusion credits each
+    chunk with one of them only)."""
+    best: dict[str, float] = {}
+    for key, score in ranked:
+        doc = doc_of.get(key) or key
+        if doc not in best or score > best[doc]:
+            best[doc] = score
+    return _sorted(best)
 
 
 def _weights(lists: Sequence[Ranked], weights: Sequence[float] | None) -> Sequence[float]:

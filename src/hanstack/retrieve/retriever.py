@@ -34,7 +34,7 @@ import numpy as np
 
 from hanstack.errors import InvalidInputError
 from hanstack.ingest.models import Provenance
-from hanstack.retrieve.fusion import Norm, rrf, weighted
+from hanstack.retrieve.fusion import Norm, best_per_document, rrf, weighted
 from hanstack.retrieve.query import AnalyzedQuery, QueryAnalyzer, Tokenize, contains_phrases
 from hanstack.store.base import AccessScope, Candidate, Store, StoredChunk, StoreQuery
 from hanstack.store.sparse import EXACT_NS, FieldBoosts, article_refs, numbers
@@ -73,6 +73,9 @@ class FusionConfig:
     rrf_k: int = 60
     candidates: int = 100
     boosts: FieldBoosts = field(default_factory=FieldBoosts)
+    doc_fusion: bool = True
+    """With ``group_by_doc``: fuse each document's best sparse and best dense score (a document
+    whose best keyword chunk and best semantic chunk differ gets both), not chunk scores."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FusionConfig:
@@ -85,6 +88,7 @@ class FusionConfig:
             norm=r.fusion_norm,
             candidates=r.candidates,
             boosts=FieldBoosts(exact=r.exact_boost, title=r.title_boost, section=r.section_boost),
+            doc_fusion=r.doc_fusion,
         )
 
 
@@ -192,10 +196,12 @@ class Retriever:
         timing.engine_ms = (t3 - t2) * 1000
 
         ranked = self._fuse(result.sparse, result.dense, mode, fusion)
+        doc_of = {c.key: c.doc_id or c.key for c in (*result.sparse, *result.dense)}
+        if group_by_doc and mode == "hybrid" and cfg.doc_fusion:
+            ranked = self._fuse_docs(result.sparse, result.dense, fusion, ranked, doc_of)
         if mode == "hybrid":
             # 0 after fusion: the weakest dense candidate and no keyword match, no evidence at all
             ranked = [(key, score) for key, score in ranked if score > 0]
-        doc_of = {c.key: c.doc_id for c in (*result.sparse, *result.dense)}
         if group_by_doc:
             ranked = _best_per_doc(ranked, doc_of)
         hits = self._materialise(ranked, k, analysed, result.sparse, result.dense)
@@ -230,6 +236,31 @@ class Retriever:
         if fusion == "rrf":
             return rrf(lists, k=cfg.rrf_k, weights=weights)
         return weighted(lists, weights=weights, norm=cfg.norm)
+
+    def _fuse_docs(
+        self,
+        sparse: list[Candidate],
+        dense: list[Candidate],
+        fusion: Fusion,
+        chunk_ranked: list[tuple[str, float]],
+        doc_of: dict[str, str],
+    ) -> list[tuple[str, float]]:
+        """Documents ranked by fusing their best sparse and best dense chunk scores, each shown by
+        its chunk with the best chunk-level fused score (the passage that matches best overall)."""
+        lists = [
+            best_per_document([(c.key, c.score) for c in sparse], doc_of),
+            best_per_document([(c.key, c.score) for c in dense], doc_of),
+        ]
+        cfg = self.config
+        weights = [cfg.sparse_weight, cfg.dense_weight]
+        if fusion == "rrf":
+            docs = rrf(lists, k=cfg.rrf_k, weights=weights)
+        else:
+            docs = weighted(lists, weights=weights, norm=cfg.norm)
+        shown: dict[str, str] = {}
+        for key, _ in chunk_ranked:
+            shown.setdefault(doc_of.get(key, key), key)
+        return [(shown[doc], score) for doc, score in docs if doc in shown]
 
     def _materialise(
         self,
