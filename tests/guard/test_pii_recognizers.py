@@ -146,8 +146,18 @@ def test_context_words_raise_and_lower_scores(engine: PiiEngine) -> None:
 
 
 def test_context_window_is_bounded(engine: PiiEngine) -> None:
-    assert engine.scan("여권" + "가" * 35 + " M12345678") == []
+    # an old-format passport glued to a Hangul word needs its context word, and only within the window
+    assert engine.scan("여권" + "가" * 35 + "M12345678") == []
+    assert [e.type for e in engine.scan("여권" + "가" * 5 + "M12345678")] == ["PASSPORT"]
     assert engine.scan("은행" + "가" * 35 + " 123456-04-123456") == []
+
+
+def test_old_format_passport_alone_is_reported_unless_it_looks_like_a_product_code(engine: PiiEngine) -> None:
+    assert [e.text for e in engine.scan("M12345678 로 예약했어요")] == ["M12345678"]
+    assert engine.scan("모델명 M12345678 재고") == []
+    assert engine.scan("제품코드 S12345678 입고") == []
+    assert engine.scan("m12345678") == []  # printed passport numbers are uppercase
+    assert engine.scan("여권 m12345678 확인") == []
 
 
 def test_overlaps_resolve_to_the_best_span(engine: PiiEngine) -> None:

@@ -244,15 +244,26 @@ def find_passport(text: str) -> list[Candidate]:
                 boost=0.35,
             )
         )
+    # Old format (issued until 2020, valid until 2030): an uppercase type letter + exactly 8 digits as a
+    # token of its own is reported alone (0.5). Why not require context: missing a passport leaks a
+    # high-risk identifier, and the shape never occurs in ~30M characters of Korean text here (NSMC,
+    # KLUE, 3i4k, ChatbotData, kobill, kolaw: 0 hits), so its false-positive cost is low; product-code
+    # words nearby (모델명, 제품, 코드, 품번, 시리얼, 재고 ...) push it under the threshold. Passports are
+    # printed in uppercase: a lowercase letter scores 0.1 and stays under even with 여권 next to it.
     for m in _PASSPORT_OLD.finditer(text):
         upper = m.group(1).isupper()
-        score = 0.4 if upper else 0.1
+        glued = m.start() > 0 and "가" <= text[m.start() - 1] <= "힣"  # part of a Hangul word: needs context
+        score = 0.1 if not upper else 0.4 if glued else 0.5
         out.append(
             _cand(
                 T.PASSPORT,
                 m,
                 score,
-                ["pattern:M12345678 (old format, needs context)"],
+                [
+                    "pattern:M12345678 (old format)"
+                    if upper
+                    else "pattern:m12345678 (lowercase: not a printed number)"
+                ],
                 PASSPORT_CONTEXT,
                 PASSPORT_NEGATIVE,
                 boost=0.35,
