@@ -2,21 +2,29 @@
 
 Sections (``--sections``, default all):
 
-- ``validity``: triage (the real task prompt and schema: category enum, urgency, sentiment, summary,
-  requested actions, needs_human) over Korean utterances from ../shared/data/classification/
-  chatbot_data, constrained (grammar) vs unconstrained (same prompt, the schema only in the
+- ``validity``: triage's closed fields (``--schema lite``: message_type, category enum of 12, urgency,
+  sentiment, needs_human; ``full`` adds intent, summary, requested_actions) over Korean utterances from
+  the 3i4k *test* split (../shared/data/classification/3i4k/fci_test.txt, classes statement / question /
+  command, balanced, random.Random(0)), with ``--shots`` few-shot examples from the *train* split.
+  Constrained (llama.cpp grammar) vs unconstrained (the same prompt; the schema only in the
   instructions), first attempt only (no repair, no escalation), per tier.
-- ``accuracy``: from the same constrained triage runs, the ``sentiment`` field against the
-  chatbot_data labels (0 everyday → neutral, 1 break-up/negative → negative, 2 love/positive →
-  positive), per tier on the same balanced sample. That is the labelled Korean triage set: a
-  balanced random sample (seed 0) of chatbot_data questions.
+- accuracy (from the same constrained outputs): ``message_type`` against the 3i4k label
+  (1 statement, 2 question, 3 command → request), with the majority-class baseline, recall per class
+  and the confusion matrix.
 - ``speed``: tokens/s and time to first token per tier, in process vs through
-  ``python -m llama_cpp.server`` on 127.0.0.1 (same GGUF, same prompts, greedy).
+  ``python -m llama_cpp.server`` on 127.0.0.1 (same GGUF, same thread counts, same prompts, greedy).
 - ``cache``: TTFT of a request sharing a ~1,000-token prefix with the previous one vs a cold
   request (the KV prefix reused by the in-process backend), per tier.
 
-Sizes are set so the whole run fits in ~25 minutes on 2 cores: see ``--n`` (per tier; ``large``
-uses ``--n-large``). Run: ``.venv/bin/python bench/models.py``.
+Every run updates bench/results/models.{json,md} in place (under a file lock): it replaces only the
+sections and tiers it ran, and validity keeps one record per sample item, so a long run can be cut
+into pieces and resumed (items already measured with the same schema/shots/max_tokens are skipped).
+Tiers may run in separate processes at the same time. Examples::
+
+    .venv/bin/python bench/models.py                                   # everything, 200 items per tier
+    .venv/bin/python bench/models.py --sections validity --tiers large --n 200 --time-budget 780
+    .venv/bin/python bench/models.py --sections validity --tiers small --offset 100 --n 100
+    hs-quiet .venv/bin/python bench/models.py --sections speed,cache   # speed figures on a quiet machine
 """
 
 from __future__ import annotations
