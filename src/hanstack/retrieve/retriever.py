@@ -66,9 +66,9 @@ class SearchHit:
 
 @dataclass(slots=True)
 class FusionConfig:
-    fusion: Fusion = "weighted"
-    sparse_weight: float = 0.5
-    dense_weight: float = 0.5
+    fusion: Fusion = "rrf"
+    sparse_weight: float = 0.7
+    dense_weight: float = 0.3
     norm: Norm = "max"
     rrf_k: int = 60
     candidates: int = 100
