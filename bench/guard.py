@@ -39,6 +39,7 @@ import ast
 import base64
 import importlib.util
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -281,7 +282,7 @@ def bench_klue(modes: list[str], limit: int | None) -> dict[str, Any]:
     sents = [s for i, s in enumerate(klue_sentences()) if i % 2 == 1][:limit]
     out: dict[str, Any] = {
         "sentences": len(sents),
-        "split": "odd-indexed sentences (held out from the name model)",
+        "split": "odd-indexed sentences (held out from the name model and the name CRF)",
     }
     for mode in modes:
         engine = PiiEngine(PiiConfig(names=mode, types=("PERSON", "ADDRESS")))  # type: ignore[arg-type]
@@ -470,14 +471,16 @@ def speed_text(target_bytes: int) -> str:
 def bench_speed(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     text = speed_text(1_000_000 if quick else 2_000_000)
-    nbytes = len(text.encode())
-    for mode in ("rules", "auto"):
+    for mode in ("rules", "auto", "crf"):
+        # crf (Kiwi + CRF on every sentence) is ~50x slower: timed on the first 200 KB only
+        sample = text if mode != "crf" else text[: text.find("\n", 70_000)]
+        nb = len(sample.encode())
         engine = PiiEngine(PiiConfig(names=mode))  # type: ignore[arg-type]
-        engine.scan("트럼프 대통령과 김민수 과장님")  # loads Kiwi too, so loading is not timed
+        engine.scan("트럼프 대통령과 김민수 과장님")  # loads Kiwi (and the CRF) too, so loading is not timed
         t0 = time.perf_counter()
-        n = len(engine.scan(text))
+        n = len(engine.scan(sample))
         dt = time.perf_counter() - t0
-        out[f"pii_scan_{mode}"] = {"mb_per_s": round(nbytes / dt / 1e6, 3), "bytes": nbytes, "entities": n}
+        out[f"pii_scan_{mode}"] = {"mb_per_s": round(nb / dt / 1e6, 3), "bytes": nb, "entities": n}
     det = InjectionDetector()
     det.check("warm up")
     base = " ".join(inj_train.chatbot_questions(SHARED, "test"))
@@ -628,12 +631,28 @@ def markdown(r: dict[str, Any]) -> str:
         "## Speed",
         "",
         f"- PII scan, names=rules: {sp['pii_scan_rules']['mb_per_s']} MB/s; names=auto: {sp['pii_scan_auto']['mb_per_s']} MB/s "
-        f"({sp['pii_scan_rules']['bytes']:,} bytes of Korean text)",
+        f"({sp['pii_scan_rules']['bytes']:,} bytes of Korean text)"
+        + (
+            f"; names=crf: {sp['pii_scan_crf']['mb_per_s']} MB/s ({sp['pii_scan_crf']['bytes']:,} bytes)"
+            if "pii_scan_crf" in sp
+            else ""
+        ),
         f"- injection check, 500 chars: p50 {sp['injection_check_500_chars']['p50_ms']} ms, "
         f"p95 {sp['injection_check_500_chars']['p95_ms']} ms",
         f"- tool-policy decision: p50 {sp['tool_policy_decision']['p50_ms']} ms, p95 {sp['tool_policy_decision']['p95_ms']} ms",
     ]
+    runs = r.get("runs", {})
+    if runs:
+        lines += ["", "## Runs (each section's own command, date and load average)", ""]
+        lines += [
+            f"- {k}: `{v['command']}` at {v['date']}, {v['seconds']} s, load average "
+            f"{v['loadavg_start']} → {v['loadavg_end']}"
+            for k, v in runs.items()
+        ]
     return "\n".join(lines)
+
+
+SECTIONS = ("pii", "klue", "injection", "speed")
 
 
 def main() -> None:
@@ -642,46 +661,89 @@ def main() -> None:
         "--quick", action="store_true", help="1,000 KLUE sentences, no names=kiwi run, 1 MB speed text"
     )
     ap.add_argument("--no-presidio", action="store_true", help="skip the Presidio side-by-side run")
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated subset of pii,klue,injection,speed; the other sections are kept from the "
+        "previous bench/results/guard.json (run speed under hs-quiet, the rest under hs-heavy)",
+    )
     args = ap.parse_args()
+    sections = [x for x in args.sections.split(",") if x]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        ap.error(f"unknown section(s) {unknown}; choose from {SECTIONS}")
     work = REPO / ".hanstack" / "bench-guard"
     work.mkdir(parents=True, exist_ok=True)
     engine = PiiEngine(PiiConfig(names="rules"))
+    previous = REPO / "bench" / "results" / "guard.json"
     results: dict[str, Any] = {}
+    if set(sections) != set(SECTIONS) and previous.exists():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        results = {k: v for k, v in old.items() if k not in ("command", "machine")}
+    results.setdefault("runs", {})
 
-    kcases = kpii_cases()
-    pcases = presidio_cases()
-    presidio = (
-        None if args.no_presidio else run_presidio([c[1] for c in kcases] + [c["text"] for c in pcases])
-    )
-    pk = pp = None
-    if presidio is not None:
-        found, version = presidio
-        pk, pp = found[: len(kcases)], found[len(kcases) :]
-        results["presidio_version"] = version
-    print("PII cases ...", file=sys.stderr)
-    results["pii_korean_pii_pypi"] = bench_kpii(engine, pk)
-    results["pii_presidio_kr"] = bench_presidio_cases(engine, pp)
-    structured: dict[str, Any] = {}
-    for name in ("hanstack", "presidio"):
-        a = results["pii_korean_pii_pypi"].get(name, {}).get("micro")
-        b = results["pii_presidio_kr"].get(name, {}).get("micro")
-        if a and b:
-            structured[name] = prf(a["tp"] + b["tp"], a["fp"] + b["fp"], a["fn"] + b["fn"])
-    results["structured_identifiers"] = structured
-    print("KLUE-NER ...", file=sys.stderr)
-    results["klue_ner"] = bench_klue(
-        ["rules", "auto"] if args.quick else ["rules", "auto", "kiwi"], 1000 if args.quick else None
-    )
-    print("injection ...", file=sys.stderr)
-    results["injection"] = bench_injection(work)
-    print("speed ...", file=sys.stderr)
-    results["speed"] = bench_speed(args.quick)
+    def stamp(section: str, t0: float, load0: tuple[float, float, float]) -> None:
+        results["runs"][section] = {
+            "command": "python bench/guard.py --sections "
+            + section
+            + (" --quick" if args.quick else "")
+            + (" --no-presidio" if args.no_presidio else ""),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "loadavg_start": [round(x, 2) for x in load0],
+            "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        }
+
+    if "pii" in sections:
+        t0, load0 = time.perf_counter(), os.getloadavg()
+        kcases = kpii_cases()
+        pcases = presidio_cases()
+        presidio = (
+            None if args.no_presidio else run_presidio([c[1] for c in kcases] + [c["text"] for c in pcases])
+        )
+        pk = pp = None
+        if presidio is not None:
+            found, version = presidio
+            pk, pp = found[: len(kcases)], found[len(kcases) :]
+            results["presidio_version"] = version
+        print("PII cases ...", file=sys.stderr)
+        results["pii_korean_pii_pypi"] = bench_kpii(engine, pk)
+        results["pii_presidio_kr"] = bench_presidio_cases(engine, pp)
+        structured: dict[str, Any] = {}
+        for name in ("hanstack", "presidio"):
+            a = results["pii_korean_pii_pypi"].get(name, {}).get("micro")
+            b = results["pii_presidio_kr"].get(name, {}).get("micro")
+            if a and b:
+                structured[name] = prf(a["tp"] + b["tp"], a["fp"] + b["fp"], a["fn"] + b["fn"])
+        results["structured_identifiers"] = structured
+        stamp("pii", t0, load0)
+    if "klue" in sections:
+        t0, load0 = time.perf_counter(), os.getloadavg()
+        print("KLUE-NER ...", file=sys.stderr)
+        results["klue_ner"] = bench_klue(
+            ["rules", "auto", "crf"] if args.quick else ["rules", "auto", "kiwi", "crf"],
+            1000 if args.quick else None,
+        )
+        stamp("klue", t0, load0)
+    if "injection" in sections:
+        t0, load0 = time.perf_counter(), os.getloadavg()
+        print("injection ...", file=sys.stderr)
+        results["injection"] = bench_injection(work)
+        stamp("injection", t0, load0)
+    if "speed" in sections:
+        t0, load0 = time.perf_counter(), os.getloadavg()
+        print("speed ...", file=sys.stderr)
+        results["speed"] = bench_speed(args.quick)
+        stamp("speed", t0, load0)
     cmd = (
         "python bench/guard.py"
         + (" --quick" if args.quick else "")
         + (" --no-presidio" if args.no_presidio else "")
+        + ("" if set(sections) == set(SECTIONS) else " --sections " + ",".join(sections))
     )
-    path = write_results("guard", cmd, results, markdown(results), packages=("kiwipiepy", "numpy"))
+    path = write_results(
+        "guard", cmd, results, markdown(results), packages=("kiwipiepy", "numpy", "python-crfsuite")
+    )
     print(markdown(results))
     print(f"\nwrote {path}", file=sys.stderr)
 

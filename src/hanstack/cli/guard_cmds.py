@@ -22,7 +22,8 @@ guard_app = typer.Typer(name="guard", help="Prompt-injection checks and canary t
 tools_app = typer.Typer(name="tools", help="Tool-permission policies for agents.", no_args_is_help=True)
 
 _NAMES_HELP = (
-    "How to find person names: off, rules (regex), auto (rules + Kiwi near titles), kiwi (Kiwi everywhere)."
+    "How to find person names: off, rules (regex), auto (rules + Kiwi near titles), kiwi (Kiwi everywhere), "
+    "crf (character CRF over Kiwi morphemes everywhere: most accurate, slowest)."
 )
 
 

@@ -25,7 +25,14 @@ from typing import Any
 from hanstack.errors import InvalidInputError
 from hanstack.guard.pii import types as T
 from hanstack.guard.pii.address import find_address
-from hanstack.guard.pii.names import NAME_HINT, NameMode, find_person_kiwi, find_person_rules, trigger_windows
+from hanstack.guard.pii.names import (
+    NAME_HINT,
+    NameMode,
+    find_person_crf,
+    find_person_kiwi,
+    find_person_rules,
+    trigger_windows,
+)
 from hanstack.guard.pii.recognizers import RECOGNIZERS
 from hanstack.guard.pii.types import Candidate, PiiEntity
 
@@ -53,7 +60,9 @@ class PiiConfig:
 
     ``types``: entity types to report (default: all). ``threshold``: minimum score. ``names``: how
     person names are found (``off``, ``rules`` regex only, ``auto`` rules + Kiwi around titles and
-    label words, ``kiwi`` rules + Kiwi over the whole text — most recall, ~30x slower).
+    label words, ``kiwi`` rules + Kiwi candidates scored by a logistic model over the whole text,
+    ``crf`` rules + a character CRF over Kiwi morphemes on the whole text — the most accurate,
+    and as slow as Kiwi: see notes/guard.md for measured figures).
     ``context_window``: characters before (and half as many after) a span searched for context words.
     ``extra_context``: more context words per type (e.g. in-house labels).
     """
@@ -76,8 +85,10 @@ class PiiConfig:
             )
         if not 0.0 <= self.threshold <= 1.0:
             raise InvalidInputError(f"PII threshold {self.threshold} is outside [0, 1]")
-        if self.names not in ("off", "rules", "auto", "kiwi"):
-            raise InvalidInputError(f"unknown names mode {self.names!r}", hint="use off, rules, auto or kiwi")
+        if self.names not in ("off", "rules", "auto", "kiwi", "crf"):
+            raise InvalidInputError(
+                f"unknown names mode {self.names!r}", hint="use off, rules, auto, kiwi or crf"
+            )
 
 
 class PiiEngine:
@@ -156,7 +167,9 @@ class PiiEngine:
         zones = _zones if self.config.zoned else _whole_text
         found = _in_zones(find_person_rules, text, zones(text, NAME_HINT, 12, 14))
         mode = self.config.names
-        if mode == "kiwi":
+        if mode == "crf":
+            found += find_person_crf(text, self._get_kiwi())
+        elif mode == "kiwi":
             found += find_person_kiwi(text, self._get_kiwi())
         elif mode == "auto":
             windows = trigger_windows(text, {c.end for c in found})

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from hanstack.guard.pii import types as T
 from hanstack.guard.pii.types import Candidate
 
-NameMode = Literal["off", "rules", "auto", "kiwi"]
+NameMode = Literal["off", "rules", "auto", "kiwi", "crf"]
 
 SINGLE_SURNAMES = (
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추"
@@ -468,6 +468,20 @@ def find_person_kiwi(
             if score > 0:
                 out.append(Candidate(T.PERSON, w_start + start, w_start + end, score, reasons, (), (), 0.0))
     return out
+
+
+def find_person_crf(text: str, kiwi: Any) -> list[Candidate]:
+    """Person spans from the character CRF (:mod:`hanstack.guard.pii.name_crf`) over the whole text.
+
+    The score is the mean marginal probability of the span's labels, so the engine's threshold
+    (0.5) also drops the spans the CRF itself is unsure about.
+    """
+    from hanstack.guard.pii.name_crf import load_name_tagger
+
+    return [
+        Candidate(T.PERSON, a, b, p, [f"name CRF p={p:.2f}"], (), (), 0.0)
+        for a, b, p in load_name_tagger().find(text, kiwi)
+    ]
 
 
 def name_candidates(text: str, toks: Any) -> list[tuple[int, int, int, int]]:

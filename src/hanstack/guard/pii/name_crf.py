@@ -1,0 +1,388 @@
+"""Person names as a sequence-labelling problem: a character-level BIO CRF over Kiwi morphemes.
+
+    python -m hanstack.guard.pii.name_crf [--shared ../shared/data] [--out PATH]
+
+Why a CRF and why characters: KLUE-NER marks person spans on characters, and many of them are not
+one Kiwi token (``반 페르시``, ``가네코 지히로``, a surname alone in ``박 씨``, a letter in ``A씨``, names Kiwi
+splits into syllables). A linear-chain CRF labels each character ``B``/``I``/``O`` per KLUE entity type
+(``PS``, and ``LC``/``OG``/… as helper labels that teach it what is *not* a person) from features of:
+
+- the character window (unigrams, bigrams, a trigram) and character classes;
+- the Kiwi morpheme covering the character (tag, position B/I/E/S inside it, form, length) and the
+  morphemes before and after it (a title such as 씨/감독/선수, a particle, a verb);
+- surname lists (single and compound), title/honorific words and label words to the right/left
+  (from :mod:`hanstack.guard.pii.names`);
+- the whitespace word (position of the character in it).
+
+Training data: KLUE-NER v1.1 dev sentences with an *even* index (2,500 sentences); bench/guard.py
+reports on the *odd*-indexed ones, which the model never saw. Weights are learnt from CC BY-SA 4.0
+data (see notes/guard.md for the licence question). The model is a python-crfsuite file shipped in
+``hanstack/data/guard`` and loaded lazily on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hanstack.errors import GuardError, MissingDependencyError
+
+MODEL_RESOURCE = "person_name_crf.crfsuite"
+
+_HANGUL_LO, _HANGUL_HI = "가", "힣"
+
+
+def default_crf_path() -> Path:
+    return Path(str(resources.files("hanstack") / "data" / "guard" / MODEL_RESOURCE))
+
+
+def _char_class(ch: str) -> str:
+    if _HANGUL_LO <= ch <= _HANGUL_HI:
+        return "H"
+    if ch.isspace():
+        return "S"
+    if ch.isdigit():
+        return "D"
+    if ch.isascii() and ch.isalpha():
+        return "U" if ch.isupper() else "L"
+    if ch.isalpha():
+        return "A"  # other scripts: Hanja, kana, Latin with accents
+    return "P"
+
+
+def _coarse(tag: str) -> str:
+    return tag.split("-")[0]
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    from hanstack.guard.pii.names import COMPOUND_SURNAMES, LABELS, SURNAME_SET, TITLES
+
+    person_follow = frozenset({"씨", "님", "군", "양", "옹", "여사", "모", "모씨", "측", "부부"})
+    titles = (
+        frozenset(t for t in TITLES if len(t) <= 4)
+        | person_follow
+        | frozenset(
+            {"배우", "가수", "감독", "선수", "코치", "주연", "역", "회장", "대표", "의원", "후보", "당선인"}
+        )
+    )
+    return (
+        frozenset(s for s in SURNAME_SET if len(s) == 1),
+        frozenset(COMPOUND_SURNAMES),
+        titles,
+        frozenset(LABELS),
+        person_follow,
+    )
+
+
+def _prefix_marks(text: str, entries: Mapping[str, int], max_len: int) -> list[str]:
+    """Per character: ``B3``/``I3``/``E3``… when the character is inside the longest entry that starts
+    at the start of a letter run (a stem followed by a particle still matches); the digit is the
+    entry's bucket."""
+    n = len(text)
+    marks = [""] * n
+    if not entries:
+        return marks
+    for m in _WORD_RX.finditer(text):
+        a = m.start()
+        for length in range(min(max_len, n - a), 1, -1):
+            bucket = entries.get(text[a : a + length])
+            if bucket:
+                marks[a] = f"B{bucket}"
+                for p in range(a + 1, a + length):
+                    marks[p] = f"I{bucket}"
+                marks[a + length - 1] = f"E{bucket}"
+                break
+    return marks
+
+
+_WORD_RX = re.compile(r"[가-힣A-Za-z]+")
+
+
+def char_features(
+    text: str,
+    toks: Sequence[Any],
+    lexicon: Mapping[str, int] | None = None,
+    known: Mapping[str, int] | None = None,
+) -> list[list[str]]:
+    """CRF features for every character of ``text`` given Kiwi's tokens of that same text.
+
+    Pure function of its inputs (tokens carry ``form``, ``tag``, ``start``, ``len``; ``lexicon`` is
+    the mined person-word lexicon and ``known`` the names seen in training, the shipped ones when
+    ``None``), so training and tagging extract exactly the same features.
+    """
+    single, compound, titles, labels, _ = _lexicons()
+    if lexicon is None:
+        from hanstack.guard.pii.name_lexicon import load_lexicon
+
+        lexicon = load_lexicon()
+    if known is None:
+        from hanstack.guard.pii.name_lexicon import load_known_names
+
+        known = load_known_names()
+    n = len(text)
+    lex = _prefix_marks(text, lexicon, 8)
+    gaz = _prefix_marks(text, known, 12)
+    # covering token per character (Kiwi tokens may overlap after normalisation: take the first)
+    cover = [-1] * n
+    for k, t in enumerate(toks):
+        for p in range(max(0, t.start), min(n, t.start + t.len)):
+            if cover[p] < 0:
+                cover[p] = k
+    # whitespace-word position of each character
+    wpos = [0] * n
+    wlen = [0] * n
+    i = 0
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        j = i
+        while j < n and not text[j].isspace():
+            j += 1
+        for p in range(i, j):
+            wpos[p] = p - i
+            wlen[p] = j - i
+        i = j
+    padded = "\x02\x02" + text + "\x03\x03"
+    classes = ["B", "B", *(_char_class(ch) for ch in text), "E", "E"]
+    nt = len(toks)
+    feats: list[list[str]] = []
+    for i in range(n):
+        ch = text[i]
+        q = i + 2
+        cm2, cm1, c1, c2 = padded[q - 2], padded[q - 1], padded[q + 1], padded[q + 2]
+        f = [
+            "b",
+            "c=" + ch,
+            "c-1=" + cm1,
+            "c+1=" + c1,
+            "c-2=" + cm2,
+            "c+2=" + c2,
+            "c-1c=" + cm1 + ch,
+            "cc+1=" + ch + c1,
+            "c-2c-1=" + cm2 + cm1,
+            "c+1c+2=" + c1 + c2,
+            "c-1cc+1=" + cm1 + ch + c1,
+            "k=" + classes[q],
+            "k3=" + classes[q - 1] + classes[q] + classes[q + 1],
+            "w=" + str(min(wpos[i], 4)) + "/" + str(min(wlen[i], 6)),
+        ]
+        if lex[i]:
+            f.append("lex=" + lex[i])
+            f.append("lexp=" + lex[i][0])
+        if gaz[i]:
+            f.append("known=" + gaz[i][0])
+        if ch in single:
+            f.append("sur")
+        if text[i : i + 2] in compound:
+            f.append("sur2")
+        if cm1 in single and i >= 1 and (i == 1 or not ("가" <= padded[q - 2] <= "힣")):
+            f.append("prev_sur_wordstart")
+        k = cover[i]
+        if k < 0:
+            f.append("t=NONE")
+        else:
+            t = toks[k]
+            tag = _coarse(t.tag)
+            off = i - t.start
+            pos = "S" if t.len == 1 else ("B" if off == 0 else ("E" if off == t.len - 1 else "I"))
+            f += [
+                "t=" + tag,
+                "tp=" + tag + pos,
+                "tl=" + str(min(t.len, 6)),
+                "tf=" + t.form if t.len <= 6 else "tf=LONG",
+            ]
+            if t.len >= 2 and t.form[0] in single and tag.startswith("NN"):
+                f.append("t_sur_initial/" + tag)
+            for d in (-2, -1, 1, 2):
+                kk = k + d
+                if 0 <= kk < nt:
+                    u = toks[kk]
+                    ut = _coarse(u.tag)
+                    f.append(f"t{d:+d}={ut}")
+                    if d in (-1, 1) or ut.startswith(("N", "J", "X")):
+                        f.append(f"tf{d:+d}={u.form}/{ut}")
+                    if d > 0 and u.form in titles:
+                        f.append(f"title{d:+d}")
+                    if d < 0 and u.form in labels:
+                        f.append(f"label{d:+d}")
+                else:
+                    f.append(f"t{d:+d}=EDGE")
+        feats.append(f)
+    return feats
+
+
+def bio_labels(n: int, ents: Sequence[tuple[str, int, int]], keep: frozenset[str] | None = None) -> list[str]:
+    """Character BIO labels for ``n`` characters from ``(type, start, end)`` spans."""
+    y = ["O"] * n
+    for typ, a, b in ents:
+        if keep is not None and typ not in keep:
+            continue
+        y[a] = "B-" + typ
+        for p in range(a + 1, b):
+            y[p] = "I-" + typ
+    return y
+
+
+def spans_from_labels(labels: Sequence[str], typ: str = "PS") -> list[tuple[int, int]]:
+    """``(start, end)`` of each ``B-typ I-typ*`` run (an ``I`` without a ``B`` also starts a span)."""
+    out: list[tuple[int, int]] = []
+    start = -1
+    for i, lab in enumerate([*labels, "O"]):
+        inside = lab == "I-" + typ and start >= 0
+        if inside:
+            continue
+        if start >= 0:
+            out.append((start, i))
+            start = -1
+        if lab in ("B-" + typ, "I-" + typ):
+            start = i
+    return out
+
+
+_SEGMENT = re.compile(r"[^\n]*?(?:[.!?。](?=\s)|\n|$)")
+
+
+def segments(text: str, max_len: int = 400) -> list[tuple[int, int]]:
+    """Sentence-ish ``(start, end)`` pieces (at ``. ! ?`` + space, newlines, or every ``max_len``)."""
+    out: list[tuple[int, int]] = []
+    for m in _SEGMENT.finditer(text):
+        a, b = m.start(), m.end()
+        while b - a > max_len:
+            cut = text.rfind(" ", a, a + max_len)
+            cut = cut if cut > a else a + max_len
+            out.append((a, cut))
+            a = cut
+        if text[a:b].strip():
+            out.append((a, b))
+    return out
+
+
+class NameTagger:
+    """The shipped CRF: ``find(text, kiwi)`` → ``[(start, end, probability)]`` person spans."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            import pycrfsuite
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "python-crfsuite", "guard", "the person-name CRF (PiiConfig(names='crf'))"
+            ) from exc
+        if not path.exists():
+            raise GuardError(
+                f"person-name CRF model not found at {path}",
+                hint="retrain with: python -m hanstack.guard.pii.name_crf",
+            )
+        self.path = path
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open(str(path))
+
+    def tag(self, text: str, toks: Sequence[Any]) -> list[str]:
+        return list(self._tagger.tag(char_features(text, toks)))
+
+    def find(self, text: str, kiwi: Any) -> list[tuple[int, int, float]]:
+        out: list[tuple[int, int, float]] = []
+        for a, b in segments(text):
+            piece = text[a:b]
+            toks = kiwi.tokenize(piece)
+            labels = self._tagger.tag(char_features(piece, toks))
+            for s, e in spans_from_labels(labels):
+                # probability of the whole labelled path is a poor span confidence; use the mean
+                # marginal of the span's labels instead (cheap: crfsuite keeps the lattice)
+                marg = [self._tagger.marginal(labels[p], p) for p in range(s, e)]
+                out.append((a + s, a + e, sum(marg) / len(marg)))
+        return out
+
+
+@lru_cache(maxsize=1)
+def load_name_tagger(path: str | None = None) -> NameTagger:
+    """The shipped tagger, opened once per process."""
+    return NameTagger(Path(path) if path else default_crf_path())
+
+
+# --- training ------------------------------------------------------------------------------------
+def train(
+    sentences: Sequence[tuple[str, list[tuple[str, int, int]]]],
+    kiwi: Any,
+    out: Path,
+    *,
+    c1: float = 0.05,
+    c2: float = 0.01,
+    max_iterations: int = 150,
+    keep: frozenset[str] | None = None,
+    lexicon: Mapping[str, int] | None = None,
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Train on ``sentences`` and save the model to ``out``; returns the seen-name gazetteer and stats.
+
+    The seen-name feature is *jackknifed*: a training sentence sees the names of the other
+    ``folds - 1`` folds only, as an unseen sentence at tagging time sees the names of all training
+    sentences; without that the CRF would learn that a seen name is always a name.
+    """
+    try:
+        import pycrfsuite
+    except ImportError as exc:  # pragma: no cover
+        raise MissingDependencyError("python-crfsuite", "guard", "training the person-name CRF") from exc
+    from hanstack.guard.pii.name_lexicon import known_names, load_lexicon
+
+    lex = load_lexicon() if lexicon is None else lexicon
+    fold_known = [known_names([s for j, s in enumerate(sentences) if j % folds != k]) for k in range(folds)]
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for j, (text, ents) in enumerate(sentences):
+        feats = char_features(text, kiwi.tokenize(text), lex, fold_known[j % folds])
+        trainer.append(feats, bio_labels(len(text), ents, keep))
+    trainer.set_params(
+        {"c1": c1, "c2": c2, "max_iterations": max_iterations, "feature.possible_transitions": True}
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    trainer.train(str(out))
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "size": out.stat().st_size,
+        "known": known_names(sentences),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    from hanstack.guard.pii.name_lexicon import KNOWN_RESOURCE, load_lexicon, save_lexicon
+    from hanstack.guard.pii.name_model import klue_sentences
+    from hanstack.korean.analyzer import get_kiwi
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=Path.cwd().parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=default_crf_path())
+    ap.add_argument("--c1", type=float, default=0.05)
+    ap.add_argument("--c2", type=float, default=0.01)
+    ap.add_argument("--iterations", type=int, default=150)
+    args = ap.parse_args(argv)
+    src = args.shared / "nlu" / "klue-ner-v1.1_dev.tsv"
+    if not src.exists():
+        raise GuardError(f"KLUE-NER dev not found at {src}", hint="pass --shared")
+    sents = [s for i, s in enumerate(klue_sentences(src)) if i % 2 == 0]
+    info = train(
+        sents,
+        get_kiwi(workers=1).kiwi,
+        args.out,
+        c1=args.c1,
+        c2=args.c2,
+        max_iterations=args.iterations,
+        lexicon=load_lexicon(),
+    )
+    known = info.pop("known")
+    save_lexicon(known, args.out.parent / KNOWN_RESOURCE)
+    print(
+        f"saved {args.out} and {len(known)} seen names: {info} "
+        f"(trained on {len(sents)} even-indexed KLUE-NER dev sentences)"
+    )
+
+
+if __name__ == "__main__":
+    main()
