@@ -264,8 +264,8 @@ def run_validity(
             rec[mode] = _one_call(be, text, schema, kind, shots, max_tokens, mode == "constrained")
         items[str(i)] = rec
         done += 1
+        save()  # after every item: a piece cut short loses nothing
         if done % 10 == 0:
-            save()
             print(f"validity {tier}: {len(items)} items", flush=True)
     save()
     return done
@@ -473,6 +473,10 @@ def run_cache(settings: Any, tiers: list[str], reps: int) -> dict[str, Any]:
     return out
 
 
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
 def _run_note(r: dict[str, Any]) -> str:
     if "started" not in r:
         return "earlier run, load ~13-20"
@@ -501,6 +505,8 @@ def write_markdown(data: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|",
         ]
         for tier, r in v["tiers"].items():
+            if not r.get("n"):  # a tier whose first item is still running
+                continue
             c, u = r["constrained"], r["unconstrained"]
             lines.append(
                 f"| {tier} | {r['n']} | {c['valid_rate']:.1%} | {u['valid_rate']:.1%} | "
@@ -517,13 +523,15 @@ def write_markdown(data: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for tier, r in v["tiers"].items():
+            if not r.get("n"):
+                continue
             a = r["message_type_accuracy"]
             c = r["message_type_accuracy_common"]
             rc, pr = a["recall"], a["predicted"]
             lines.append(
                 f"| {tier} | {a['n']} | {a['accuracy']:.1%} | {a['majority_baseline']:.1%} ({a['majority_class']}) | "
                 f"{a['macro_recall']:.1%} | {rc['statement']} / {rc['question']} / {rc['request']} | "
-                f"{pr['statement']} / {pr['question']} / {pr['request']} | {c['accuracy']:.1%} (n={c['n']}) |"
+                f"{pr['statement']} / {pr['question']} / {pr['request']} | {_pct(c['accuracy'])} (n={c['n']}) |"
             )
         lines += ["", "Runs (each a separate process; load average at its start and end):", ""]
         for run in v.get("runs", []):
