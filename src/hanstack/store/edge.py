@@ -41,7 +41,6 @@ OPTIMIZE_EVERY = 20_000
 """Points written or deleted since the last optimisation that make :meth:`EdgeStore.flush` run one
 (Qdrant Edge has no background optimiser: HNSW is built when we ask)."""
 SHARD_DIR = "edge"
-KEYWORD_FIELDS = ("acl", "doc_id")
 TERMS_FIELD = "terms"
 """A chunk's distinct body terms, stored as ONE space-joined string with a whitespace text index
 (``MatchText`` requires every token): handing the engine a list of N strings costs N Python→Rust
@@ -170,12 +169,16 @@ class EdgeStore(QdrantStoreBase):
             else None,
         )
         shard = q.EdgeShard.create(str(self._shard_path), config)
+        # Filterable HNSW: Qdrant adds graph links per value of every indexed field. Worth it for
+        # tenant and ACL (in every query's filter); for doc_id (100k values) and the terms text
+        # index (a link set per frequent term) it multiplied the HNSW build time and buys nothing.
         shard.update(q.UpdateOperation.create_field_index("tenant", q.KeywordIndexParams(is_tenant=True)))
-        for name in KEYWORD_FIELDS:
-            shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+        shard.update(q.UpdateOperation.create_field_index("acl", q.KeywordIndexParams()))
+        shard.update(q.UpdateOperation.create_field_index("doc_id", q.KeywordIndexParams(enable_hnsw=False)))
         shard.update(
             q.UpdateOperation.create_field_index(
-                TERMS_FIELD, q.TextIndexParams(tokenizer=q.TokenizerType.Whitespace, lowercase=False)
+                TERMS_FIELD,
+                q.TextIndexParams(tokenizer=q.TokenizerType.Whitespace, lowercase=False, enable_hnsw=False),
             )
         )
         meta = new_meta(self._embedder, self._bm25_default)
