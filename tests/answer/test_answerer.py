@@ -31,11 +31,13 @@ class ScriptedBackend:
         self.info = ModelInfo(name=name, kind="llamacpp", tier=tier, context_length=4096)
         self.replies = list(replies)
         self.calls: list[list[ChatMessage]] = []
+        self.schemas: list[dict[str, Any] | None] = []
 
     def chat(
         self, messages, *, max_tokens=512, temperature=0.0, stop=None, json_schema=None, tools=None
     ) -> ChatResult:
         self.calls.append(list(messages))
+        self.schemas.append(json_schema)
         reply = self.replies.pop(0) if self.replies else {"answerable": False, "claims": []}
         text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
         prompt = sum(self.count_tokens(m.content) for m in messages)
@@ -162,6 +164,27 @@ def test_nothing_supported_means_abstention_with_what_was_searched(
     assert answer.text.startswith(ABSTAIN_MESSAGE)
     assert "대통령" in answer.text and "임기" in answer.text  # what was searched
     assert answer.removed_claims and answer.abstain_reason
+
+
+def test_decoder_may_quote_only_source_sentences_and_escapes_are_still_checked(
+    settings, kiwi, embedder, passages
+) -> None:
+    fabricated = "대통령의 임기는 7년으로 한다"
+    backend = ScriptedBackend(
+        "small-model",
+        [{"answerable": True, "claims": [_claim("대통령의 임기는 7년이다.", "S4", fabricated)]}],
+    )
+    answer = make_answerer(settings, kiwi, embedder, {"small": backend}).answer_from_passages(
+        Q_TERM, passages, model="small"
+    )
+    quote_schema = backend.schemas[0]["properties"]["claims"]["items"]["properties"]["quote"]
+    shown = [s.text for s in answer.sources]
+    assert any(TRUE_QUOTE in q for q in quote_schema["enum"])
+    assert fabricated not in quote_schema["enum"]
+    assert all(any(q in text for text in shown) for q in quote_schema["enum"])
+    # a backend that ignores the grammar: its output is still parsed and judged by the support check
+    assert answer.abstained and len(answer.removed_claims) == 1
+    assert "인용문" in (answer.removed_claims[0].reason or "")
 
 
 def test_model_saying_unanswerable_abstains(settings, kiwi, embedder, passages) -> None:

@@ -38,7 +38,7 @@ def test_tiny_model_answer_is_grounded_and_prefix_is_reused(
     passages = [
         Passage.from_chunk(constitution.article(n), score=1.0 / (i + 1)) for i, n in enumerate([70, 42, 67])
     ]
-    answerer = Answerer(model_settings, analyzer=kiwi, embedder=embedder, trust_hook=None, max_tokens=160)
+    answerer = Answerer(model_settings, analyzer=kiwi, embedder=embedder, trust_hook=None, max_tokens=320)
     first = answerer.answer_from_passages("대통령의 임기는 몇 년인가요?", passages, model="tiny-test")
     assert first.model.kind == "llamacpp" and first.model.name
     for answer in (first,):

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from hanstack.answer.gate import GateSignals, GateThresholds, assess
 from hanstack.answer.prompt import INSTRUCTIONS, PromptLayout, build_layout, trim_passage
+from hanstack.answer.quotes import quote_choices
 from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
+    MAX_QUOTE_CHARS,
     Answer,
     Citation,
     Claim,
@@ -103,6 +105,7 @@ class Answerer:
         max_sources: int = 3,
         use_embedder: bool = True,
         verify_with_model: bool = False,
+        quote_from_sentences: bool = True,
     ) -> None:
         if settings is None:
             from hanstack.config import load_settings
@@ -125,6 +128,8 @@ class Answerer:
         self._checker = checker
         self._factory = backend_factory
         self.verify_with_model = verify_with_model
+        self.quote_from_sentences = quote_from_sentences
+        """Constrain each quote to a sentence of the shown sources (:mod:`hanstack.answer.quotes`)."""
         """Also ask the generating model for a constrained yes/no verdict on each claim (can only reject)."""
         self._trust_hook = default_trust_hook() if trust_hook is _DEFAULT_HOOK else trust_hook
 
@@ -361,13 +366,19 @@ class Answerer:
 
         t0 = time.perf_counter()
         layout, labelled = self._layout(backend, question, passages, q_terms)
-        schema = draft_json_schema([sid for sid, _ in labelled])
+        source_ids = [sid for sid, _ in labelled]
+        schema = draft_json_schema(source_ids)
+        decode = None
+        if self.quote_from_sentences and backend.info.supports_json_schema:
+            choices = quote_choices(labelled, self.analyzer, max_chars=MAX_QUOTE_CHARS)
+            decode = draft_json_schema(source_ids, choices) if choices else None
         used = self._model_used(backend, requested)
         try:
             result = generate_structured(
                 backend,
                 layout.messages(),
                 schema,
+                decode_schema=decode,
                 settings=self.settings,
                 include_schema=False,
                 escalate=False,

@@ -13,6 +13,7 @@ Two families of models live here:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -198,8 +199,13 @@ MAX_CLAIM_CHARS = 400
 MAX_QUOTE_CHARS = 300
 
 
-def draft_json_schema(source_ids: list[str]) -> dict[str, Any]:
-    """JSON schema of :class:`DraftAnswer` with ``source_ids`` restricted to the shown ids."""
+def draft_json_schema(source_ids: list[str], quotes: Sequence[str] | None = None) -> dict[str, Any]:
+    """JSON schema of :class:`DraftAnswer` with ``source_ids`` restricted to the shown ids and, when
+    ``quotes`` is given, each quote restricted to one of those sentences (for the decoder's grammar:
+    see :mod:`hanstack.answer.quotes`)."""
+    quote: dict[str, Any] = {"type": "string", "maxLength": MAX_QUOTE_CHARS}
+    if quotes:
+        quote = {"type": "string", "enum": list(quotes)}
     return {
         "type": "object",
         "properties": {
@@ -217,7 +223,7 @@ def draft_json_schema(source_ids: list[str]) -> dict[str, Any]:
                             "maxItems": 3,
                             "items": {"type": "string", "enum": list(source_ids) or ["S1"]},
                         },
-                        "quote": {"type": "string", "maxLength": MAX_QUOTE_CHARS},
+                        "quote": quote,
                     },
                     "required": ["text", "source_ids", "quote"],
                 },

@@ -128,11 +128,15 @@ def generate_structured(
     temperature: float = 0.0,
     include_schema: bool = True,
     backend_factory: Callable[[str], ModelBackend] | None = None,
+    decode_schema: dict[str, Any] | None = None,
 ) -> StructuredResult:
     """Structured output with validation, one repair attempt and tier escalation (see the module docstring).
 
     Escalation needs ``settings`` (to find pulled tiers) or ``backend_factory`` (tier name → backend);
-    without either, only the given backend is tried.
+    without either, only the given backend is tried. ``decode_schema`` is what the decoder is
+    constrained by when it should be narrower than what is validated (the answerer restricts quotes
+    to the sources' sentences in the grammar, while an output that escapes it is still parsed and
+    left to the support check rather than discarded).
     """
     js = json_schema_of(schema)
     prompt = with_schema_instruction(messages, js) if include_schema else list(messages)
@@ -143,7 +147,7 @@ def generate_structured(
             current,
             prompt,
             schema,
-            js,
+            decode_schema or js,
             attempts,
             constrained=constrained,
             repair=repair,
