@@ -175,6 +175,12 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
     ap.add_argument("--small-limit", type=int, default=20, help="queries for the small model (seeded subset)")
     ap.add_argument("--large-limit", type=int, default=8, help="queries for the large model (seeded subset)")
+    ap.add_argument(
+        "--gate-budget",
+        type=float,
+        default=0.1,
+        help="false-abstention budget on the fit half when fitting the gate (the issue's target)",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--nli-fit", type=int, default=1000)
@@ -214,7 +220,7 @@ def main() -> None:
         if "gate" in args.steps:
             from hanstack.eval.answers import calibrate_gate
 
-            gate = calibrate_gate(idx, items, analyzer, k=args.k)
+            gate = calibrate_gate(idx, items, analyzer, k=args.k, max_false_abstain=args.gate_budget)
             write_results("answers_gate_calibration", command, gate, _gate_md(gate))
             print(_gate_md(gate), flush=True)
             lg = gate["logistic"]
@@ -328,6 +334,7 @@ def _gate_md(g: dict) -> str:
         "## Answerability gate (AutoRAG-ko; fit half / held-out half)\n\n"
         f"rule: {g['rule']['weights'][0]:.4f}·coverage + {g['rule']['weights'][1]:.4f}·dense ≥ {g['rule']['threshold']:.4f}"
         f" (logistic: {g['logistic']})\n\n"
+        f"objective: {g.get('objective', 'Youden J')}\n\n"
         "| split | queries | abstention (gold removed) | false abstention (answerable) |\n|---|---|---|---|\n"
         f"| fit | {g['fit']['queries']} | {g['fit']['abstain_unans']:.3f} | {g['fit']['false_abstain']:.3f} |\n"
         f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n"
