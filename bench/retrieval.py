@@ -591,7 +591,7 @@ def recall(n: int) -> dict[str, Any]:
         out["segments"] = info.segments_count
         out["indexed_vectors"] = info.indexed_vectors_count
         exact_lat = []
-        for ef in (16, 32, 64, 128, 256):
+        for ef in (16, 32, 64, 128, 256, 512):
             hits, lat = 0, []
             for q, c in zip(qv, probes, strict=True):
                 scope = AccessScope(c.provenance.tenant, tuple(GROUPS))
@@ -644,7 +644,7 @@ def markdown(res: dict[str, Any]) -> str:
     if r:
         lines += ["", f"## ANN recall on {r['vectors']:,} real e5 vectors ({r['queries']} queries)", ""]
         lines += [
-            f"- {k}: {v if isinstance(v, str) else round(v, 4)}"
+            f"- {k}: {v if isinstance(v, str | list | tuple) else round(v, 4)}"
             for k, v in r.items()
             if k not in ("vectors", "queries")
         ]

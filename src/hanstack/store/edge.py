@@ -122,7 +122,7 @@ class EdgeStore(QdrantStoreBase):
         bm25: Bm25Params | None = None,
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
-        hnsw_ef: int = 128,
+        hnsw_ef: int = 256,
         indexing_threshold_kb: int | None = None,
         progress: Progress | None = None,
     ) -> None:
