@@ -159,7 +159,7 @@ def test_egress_allowlist_refuses_start(workspace) -> None:
 
 
 def test_egress_policy_rules() -> None:
-    from hanstack.server.egress import EgressPolicy
+    from hanstack.egress import EgressPolicy
 
     p = EgressPolicy(["127.0.0.0/8", "::1", "localhost", ".corp.example", "10.0.0.0/8"])
     assert p.host_allowed("127.0.0.1") and p.host_allowed("[::1]") and p.host_allowed("localhost")

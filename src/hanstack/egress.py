@@ -2,7 +2,8 @@
 
 ``settings.server.egress_allowlist`` holds host names (``localhost``, ``llm.corp.example``, or a
 suffix rule ``.corp.example``), IP addresses and CIDRs (``10.0.0.0/8``, ``::1``). Every endpoint the
-settings name (model endpoints, the embedder URL, the Qdrant URL) is checked when the server starts:
+settings name (model endpoints, the embedder URL, the Qdrant URL) is checked when the server starts
+and whenever a remote embedder is built (:func:`hanstack.embed.registry.check_egress`):
 one whose host is not allowed stops the start with :class:`EgressDeniedError` naming the host and
 the setting. Host names not on the list are resolved and allowed only when *every* address they
 resolve to is inside an allowed network (so a name cannot smuggle traffic out).
