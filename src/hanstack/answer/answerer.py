@@ -33,12 +33,14 @@ from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
     MAX_QUOTE_CHARS,
     Answer,
+    AnswerMode,
     Citation,
     Claim,
     DraftAnswer,
     ModelUsed,
     RetrievalUsed,
     Searched,
+    SourceRef,
     StageTimings,
     TokenUsage,
     draft_json_schema,
@@ -75,6 +77,20 @@ class _Outcome:
     answer: Answer
     failed: bool
     """True when the answer abstained or lost claims in the support check (grounds to escalate)."""
+
+
+@dataclass(slots=True)
+class _Drafted:
+    """What a backend produced after the support check, before it becomes an Answer."""
+
+    used: ModelUsed
+    mode: AnswerMode
+    label: str | None
+    claims: list[Claim]
+    removed: list[Claim]
+    sources: list[SourceRef]
+    tokens: TokenUsage
+    timings: StageTimings
 
 
 def _is_hard(question: str) -> bool:
@@ -426,30 +442,19 @@ class Answerer:
             ttft_s=chat.timings.ttft_s if chat else None,
         )
         sources = [to_source_ref(sid, p) for sid, p in labelled]
-        if not draft.answerable or not claims:
-            reason = (
-                "모델이 문서에서 답을 찾지 못했습니다"
-                if not draft.answerable
-                else "근거가 확인된 주장이 없습니다"
-            )
-            ans = self._abstain(question, searched, requested, reason, None, passages=[], used=used)
-            ans.sources, ans.removed_claims, ans.tokens, ans.timings = sources, removed, tokens, timings
-            return _Outcome(ans, failed=True)
-        answer = Answer(
-            question=question,
-            text=_compose(claims),
-            abstained=False,
-            mode="generative",
-            claims=claims,
-            removed_claims=removed,
-            sources=sources,
-            searched=searched,
-            model=used,
-            retrieval=self._retrieval_used(searched),
-            tokens=tokens,
-            timings=timings,
+        reason = None
+        if not draft.answerable:
+            reason = "모델이 문서에서 답을 찾지 못했습니다"
+        elif not claims:
+            reason = "근거가 확인된 주장이 없습니다"
+        return self._outcome(
+            question,
+            searched,
+            requested,
+            _Drafted(used, "generative", None, claims, removed, sources, tokens, timings),
+            abstain_reason=reason,
+            failed=bool(removed),
         )
-        return _Outcome(answer, failed=bool(removed))
 
     def _extractive(
         self,
@@ -487,35 +492,54 @@ class Answerer:
         sources = [to_source_ref(sid, p) for sid, p in labelled]
         tokens = self._count_extractive(question, sources, claims)
         timings = StageTimings(generate_s=round(gen_s, 4), check_s=round(check_s, 4))
-        if not claims:
-            ans = self._abstain(
-                question,
-                searched,
-                requested,
-                "질문과 맞는 문장을 찾지 못했습니다",
-                None,
-                passages=[],
-                used=used,
+        return self._outcome(
+            question,
+            searched,
+            requested,
+            _Drafted(used, "extractive", EXTRACTIVE_LABEL, claims, removed, sources, tokens, timings),
+            abstain_reason=None if claims else "질문과 맞는 문장을 찾지 못했습니다",
+            failed=False,
+        )
+
+    def _outcome(
+        self,
+        question: str,
+        searched: Searched,
+        requested: str,
+        drafted: _Drafted,
+        *,
+        abstain_reason: str | None,
+        failed: bool,
+    ) -> _Outcome:
+        """The answer from checked claims, or the abstention (keeping sources, removed claims,
+        tokens and timings) when ``abstain_reason`` is set."""
+        d = drafted
+        if abstain_reason is not None:
+            ans = self._abstain(question, searched, requested, abstain_reason, None, passages=[], used=d.used)
+            ans.sources, ans.removed_claims, ans.tokens, ans.timings = (
+                d.sources,
+                d.removed,
+                d.tokens,
+                d.timings,
             )
-            ans.sources, ans.removed_claims, ans.tokens, ans.timings = sources, removed, tokens, timings
-            ans.mode, ans.label = "extractive", EXTRACTIVE_LABEL
+            ans.mode, ans.label = d.mode, d.label
             return _Outcome(ans, failed=True)
         answer = Answer(
             question=question,
-            text=_compose(claims),
+            text=_compose(d.claims),
             abstained=False,
-            mode="extractive",
-            label=EXTRACTIVE_LABEL,
-            claims=claims,
-            removed_claims=removed,
-            sources=sources,
+            mode=d.mode,
+            label=d.label,
+            claims=d.claims,
+            removed_claims=d.removed,
+            sources=d.sources,
             searched=searched,
-            model=used,
+            model=d.used,
             retrieval=self._retrieval_used(searched),
-            tokens=tokens,
-            timings=timings,
+            tokens=d.tokens,
+            timings=d.timings,
         )
-        return _Outcome(answer, failed=False)
+        return _Outcome(answer, failed=failed)
 
     # --- the support check over a draft ---------------------------------------------------------------
     def _check_claims(
