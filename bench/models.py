@@ -593,6 +593,7 @@ def main() -> None:
     ap.add_argument(
         "--time-budget", type=float, default=840, help="seconds; validity stops (resumably) after it"
     )
+    ap.add_argument("--stop-at", type=float, default=None, help="epoch seconds; validity also stops then")
     ap.add_argument("--fresh", action="store_true", help="drop validity items recorded by earlier runs")
     ap.add_argument("--speed-tokens", type=int, default=48)
     ap.add_argument("--cache-reps", type=int, default=3)
@@ -656,7 +657,9 @@ def main() -> None:
                     merged[section] = {**disk.get(section, {}), **{t: mine[t] for t in tiers_done}}
             if "tiers" in merged.get("validity", {}):
                 summarize_validity(merged["validity"]["tiers"])
-            path.write_text(json.dumps(merged, ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp = path.with_suffix(".json.tmp")  # atomic: a process killed mid-write leaves the old file
+            tmp.write_text(json.dumps(merged, ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp.replace(path)
             out.with_suffix(".md").write_text(write_markdown(merged), encoding="utf-8")
 
     for section in args.sections.split(","):
@@ -675,6 +678,8 @@ def main() -> None:
             sample = intent_sample(args.offset + args.n)
             check_few_shot(sample)
             deadline = time.monotonic() + args.time_budget
+            if args.stop_at is not None:  # a wall-clock end, for pieces queued behind other jobs
+                deadline = min(deadline, time.monotonic() + args.stop_at - time.time())
 
             def save_tier(v: dict[str, Any] = v) -> None:
                 summarize_validity(v["tiers"])
