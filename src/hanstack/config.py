@@ -88,9 +88,11 @@ class RetrievalSettings(BaseModel):
     fusion_norm: Literal["minmax", "max", "dbsf"] = "max"
     """How weighted fusion normalises each list's scores (chosen by cross-validation on AutoRAG)."""
     exact_boost: float = Field(default=0.0, ge=0)
-    """Query weight of exact terms (article references such as 제10조, numbers) in BM25; they are
-    always indexed. 0 by default: years and counts in questions were noise on AutoRAG-ko; set
-    0.5-1.0 for statute corpora where 제10조 must outrank 제1조 + 10."""
+    """Query weight of numbers matched literally (``1,000억`` = ``1000``) in BM25; they are always
+    indexed. 0 by default: years and counts in questions were noise on AutoRAG-ko (cross-validated)."""
+    article_boost: float = Field(default=1.0, ge=0)
+    """Query weight of article references (제10조, 제2항) matched literally, so that 제10조 outranks
+    제1조 + 10 in statutes and regulations."""
     title_boost: float = Field(default=0.0, ge=0)
     """Query weight of matches in a document's title (0: titles are not searched)."""
     section_boost: float = Field(default=0.0, ge=0)

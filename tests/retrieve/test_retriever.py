@@ -68,6 +68,16 @@ def test_article_reference_outranks_loose_number_and_term(retriever):
     assert "제10조" in hits[0].matched_terms
 
 
+def test_default_settings_boost_article_references_but_not_bare_numbers(retriever, tmp_path):
+    from hanstack.config import load_settings
+
+    cfg = FusionConfig.from_settings(load_settings(tmp_path / "ws"))
+    assert cfg.boosts.article and cfg.boosts.article > 0 and cfg.boosts.exact == 0
+    retriever.config = cfg
+    hits = search(retriever, "제10조 절차", mode="bm25", k=3)
+    assert hits[0].doc_id == "prelim" and "제10조" in hits[0].matched_terms
+
+
 def test_numbers_match_across_thousands_separators(retriever):
     hits = search(retriever, "최저자본금 1000억원", mode="bm25", k=1)
     assert hits[0].doc_id == "bank" and "1000" in hits[0].matched_terms

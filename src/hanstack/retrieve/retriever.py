@@ -87,7 +87,9 @@ class FusionConfig:
             rrf_k=r.rrf_k,
             norm=r.fusion_norm,
             candidates=r.candidates,
-            boosts=FieldBoosts(exact=r.exact_boost, title=r.title_boost, section=r.section_boost),
+            boosts=FieldBoosts(
+                exact=r.exact_boost, article=r.article_boost, title=r.title_boost, section=r.section_boost
+            ),
             doc_fusion=r.doc_fusion,
         )
 

@@ -81,6 +81,9 @@ class FieldBoosts:
 
     body: float = 1.0
     exact: float = 1.0
+    """Numbers matched literally (``#1000``)."""
+    article: float | None = None
+    """Article references (``제10조``); ``None``: the same as ``exact``."""
     title: float = 0.0
     section: float = 0.0
 
@@ -154,8 +157,9 @@ class SparseEncoder:
             add(term, b.body)
             add(TITLE_NS + term, b.title)
             add(SECTION_NS + term, b.section)
+        article = b.exact if b.article is None else b.article
         for term in dict.fromkeys(exact):
-            add(term, b.exact)
+            add(term, b.exact if term.startswith(EXACT_NS + "#") else article)
         return SparseVec(list(weights), list(weights.values()))
 
 
