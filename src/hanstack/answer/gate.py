@@ -28,9 +28,9 @@ from hanstack.korean.question import topic_terms
 class GateThresholds:
     # fitted by bench/answers.py (step gate) on half of AutoRAG-ko for the most abstention with false
     # abstention <= 0.1 on that half: bench/results/answers_gate_calibration.md
-    w_coverage: float = 35.9518
-    w_dense: float = 17.5348
-    bias: float = -37.1969
+    w_coverage: float = 36.5418
+    w_dense: float = 16.2695
+    bias: float = -36.4361
     threshold: float = 0.5
     min_coverage_no_dense: float = 0.5
     """Fallback rule when no dense score is available (no embedder): coverage alone."""
