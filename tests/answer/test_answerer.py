@@ -244,6 +244,32 @@ def test_auto_escalates_from_small_to_large(settings, kiwi, embedder, passages) 
     assert len(small.calls) == 1 and len(large.calls) == 1
 
 
+def test_auto_falls_back_to_labelled_extractive_when_no_draft_survives(
+    settings, kiwi, embedder, passages
+) -> None:
+    wrong = {"answerable": True, "claims": [_claim("대통령의 임기는 6년이다.", "S4", TRUE_QUOTE)]}
+    small = ScriptedBackend("small-model", [wrong], tier="small")
+    large = ScriptedBackend("large-model", [wrong], tier="large")
+    answerer = make_answerer(settings, kiwi, embedder, {"small": small, "large": large})
+    answer = answerer.answer_from_passages(Q_TERM, passages, model="auto")
+    assert not answer.abstained and answer.mode == "extractive" and answer.label
+    assert answer.model.attempts[-1].startswith("extractive: fallback")
+    assert "5년" in answer.text and "6년" not in answer.text
+    assert any("6년" in c.text for c in answer.removed_claims)  # the rejected drafts stay visible
+    # a model that says the sources do not answer is believed: no extractive override
+    declined = {"answerable": False, "claims": []}
+    answerer = make_answerer(
+        settings,
+        kiwi,
+        embedder,
+        {
+            "small": ScriptedBackend("small-model", [declined], tier="small"),
+            "large": ScriptedBackend("large-model", [declined], tier="large"),
+        },
+    )
+    assert answerer.answer_from_passages(Q_TERM, passages, model="auto").abstained
+
+
 def test_quote_cited_under_the_wrong_id_is_reattributed(settings, kiwi, embedder, passages) -> None:
     backend = ScriptedBackend(
         "small-model",

@@ -13,8 +13,10 @@
 ``model``: ``small`` | ``large`` | ``auto`` | ``extractive`` | any name :func:`hanstack.llm.get_backend`
 knows. ``auto`` routes short questions to the small tier first and escalates to the large tier when
 the small answer abstains or fails the support check; long or multi-part questions go to the large
-tier directly. When no model is available at all, the extractive backend answers with the best
-source sentences verbatim, labelled as extractive (``Answer.mode == "extractive"``).
+tier directly. When no model is available at all — or, under ``auto``, when no drafted claim of any
+tier passes the support check and no model said the sources lack the answer — the extractive backend
+answers with the best source sentences verbatim, labelled as extractive (``Answer.mode ==
+"extractive"``); the removed drafts stay in ``removed_claims``.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class _Outcome:
     answer: Answer
     failed: bool
     """True when the answer abstained or lost claims in the support check (grounds to escalate)."""
+    declined: bool = False
+    """The model itself said the sources do not answer the question (no fallback overrides that)."""
 
 
 @dataclass(slots=True)
@@ -296,6 +300,18 @@ class Answerer:
             outcome = self._extractive(question, passages, q_terms, searched, requested)
             attempts.append("extractive: fallback (no model available)")
             outcome.answer.model.attempts = attempts
+        elif requested == "auto" and outcome.answer.abstained and not outcome.declined:
+            # every tier drafted claims the check removed (or broke the schema): the best-supported
+            # source sentences, labelled as extractive, rather than nothing; the removed drafts stay
+            # visible in removed_claims
+            removed = list(outcome.answer.removed_claims)
+            fallback = self._extractive(question, passages, q_terms, searched, requested)
+            if not fallback.answer.abstained:
+                attempts.append("extractive: fallback (no drafted claim passed the check)")
+                fallback.answer.model.attempts = list(attempts)
+                fallback.answer.model.escalated = True
+                fallback.answer.removed_claims = removed + fallback.answer.removed_claims
+                outcome = fallback
         outcome.answer.timings.total_s = round(time.perf_counter() - t0, 4)
         return outcome.answer
 
@@ -447,7 +463,7 @@ class Answerer:
             reason = "모델이 문서에서 답을 찾지 못했습니다"
         elif not claims:
             reason = "근거가 확인된 주장이 없습니다"
-        return self._outcome(
+        outcome = self._outcome(
             question,
             searched,
             requested,
@@ -455,6 +471,8 @@ class Answerer:
             abstain_reason=reason,
             failed=bool(removed),
         )
+        outcome.declined = not draft.answerable
+        return outcome
 
     def _extractive(
         self,

@@ -33,8 +33,12 @@ def demo_corpus() -> Path:
 def demo(
     ctx: typer.Context,
     model: Annotated[
-        str, typer.Option(help="Model tier for the answers: small, large, auto or extractive.")
-    ] = "small",
+        str,
+        typer.Option(
+            help="Model for the answers: auto (small model; labelled extractive answer when its "
+            "drafts fail the support check), small, large or extractive."
+        ),
+    ] = "auto",
     skip_answers: Annotated[
         bool, typer.Option("--skip-answers", help="Only ingest and show the index.")
     ] = False,
