@@ -630,7 +630,10 @@ def main() -> None:
         processes (running other tiers at the same time) wrote there meanwhile."""
         import fcntl
 
-        with open(out.with_suffix(".lock"), "w") as lock:
+        import tempfile
+
+        lock_path = Path(tempfile.gettempdir()) / f"hanstack-bench-{out.name}.lock"  # not in the repo
+        with open(lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             path = out.with_suffix(".json")
             disk = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
