@@ -629,7 +629,6 @@ def main() -> None:
         """Write what this process measured into the result file, under a lock, keeping what other
         processes (running other tiers at the same time) wrote there meanwhile."""
         import fcntl
-
         import tempfile
 
         lock_path = Path(tempfile.gettempdir()) / f"hanstack-bench-{out.name}.lock"  # not in the repo
