@@ -95,3 +95,13 @@ def test_numbers_and_windows() -> None:
     assert text[lo:hi].strip() == "둘째 문장이다."
     lo, hi = evidence_window(text, s, s + 2, context=1)
     assert text[lo:hi].strip() == "첫 문장이다. 둘째 문장이다. 셋째 문장이다."
+
+
+def test_citation_moves_to_the_neighbouring_sentence_that_states_the_claim(checker) -> None:
+    # the model quoted ① but paraphrased ②: supported through the window, cited where it is said
+    res = checker.check("대한민국의 주권은 국민에게 있다.", "제1조 ① 대한민국은 민주공화국이다.", ART1)
+    assert res.supported, res.scores
+    assert ART1[res.match.start : res.match.end].startswith("②대한민국의 주권은 국민에게 있고")
+    # a claim that the quoted sentence states itself keeps its quote
+    own = checker.check("대한민국은 민주공화국이다.", "대한민국은 민주공화국이다", ART1)
+    assert own.supported and ART1[own.match.start : own.match.end] == "대한민국은 민주공화국이다"

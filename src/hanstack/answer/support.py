@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -224,8 +225,45 @@ class SupportChecker:
         for (i, p), sim in zip(pending, sims, strict=True):
             match, evidence, scores = p  # type: ignore[misc]
             scores.similarity = None if sim is None else round(sim, 4)
-            out[i] = self._decide(items[i][0], evidence, match, scores)
+            verdict = self._decide(items[i][0], evidence, match, scores)
+            if verdict.supported:
+                lo = items[i][2].find(evidence) if evidence else -1
+                if lo >= 0:
+                    verdict.match = self.anchor(items[i][0], items[i][2], lo, lo + len(evidence), match)
+            out[i] = verdict
         return out
+
+    def anchor(self, claim: str, chunk: str, lo: int, hi: int, match: QuoteMatch) -> QuoteMatch:
+        """The sentence of the evidence window ``chunk[lo:hi]`` that states the claim best.
+
+        The window (the quote's sentence ± its neighbours) is what supports the claim; a model often
+        quotes the sentence next to the one it paraphrases (① where ② says it). The citation then
+        points at the sentence sharing the most content morphemes with the claim — the quote's own
+        sentence unless another one shares strictly more.
+        """
+        wanted = set(self.analyzer.search_terms(claim))
+        if not wanted:
+            return match
+        cuts = sorted({lo, hi, *(lo + m.end() for m in _SENT_BOUNDARY.finditer(chunk[lo:hi]))})
+        spans = [(a, b) for a, b in pairwise(cuts) if chunk[a:b].strip()]
+
+        def share(a: int, b: int) -> float:
+            return len(wanted & set(self.analyzer.search_terms(chunk[a:b]))) / len(wanted)
+
+        own = max((share(a, b) for a, b in spans if a < match.end and b > match.start), default=0.0)
+        best, best_span = own, None
+        for a, b in spans:
+            value = share(a, b)
+            if value > best:
+                best, best_span = value, (a, b)
+        if best_span is None:
+            return match
+        a, b = best_span
+        while a < b and chunk[a].isspace():
+            a += 1
+        while b > a and chunk[b - 1].isspace():
+            b -= 1
+        return QuoteMatch(match.score, a, b)
 
     def _decide(self, claim: str, evidence: str, match: QuoteMatch, scores: SupportScores) -> ClaimCheck:
         th = self.thresholds
