@@ -33,7 +33,6 @@ from hanstack.answer.prompt import INSTRUCTIONS, PromptLayout, build_layout, tri
 from hanstack.answer.quotes import quote_choices
 from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
-    MAX_QUOTE_CHARS,
     Answer,
     AnswerMode,
     Citation,
@@ -68,6 +67,10 @@ if TYPE_CHECKING:
     from hanstack.llm.types import ModelBackend
 
 log = logging.getLogger(__name__)
+
+QUOTE_CHOICE_CHARS = 120
+"""Longest quotable piece under the grammar: OCR'd PDF "sentences" run to hundreds of characters, and
+every quote is copied token by token, so long ones pushed whole answers past ``max_tokens``."""
 
 _DEFAULT_HOOK: Any = object()
 
@@ -120,7 +123,7 @@ class Answerer:
         checker: SupportChecker | None = None,
         gate: GateThresholds | None = None,
         trust_hook: TrustHook | None = _DEFAULT_HOOK,
-        max_tokens: int = 320,
+        max_tokens: int = 384,
         source_tokens: int = 400,
         max_sources: int = 3,
         use_embedder: bool = True,
@@ -402,7 +405,7 @@ class Answerer:
         schema = draft_json_schema(source_ids)
         decode = None
         if self.quote_from_sentences and backend.info.supports_json_schema:
-            choices = quote_choices(labelled, self.analyzer, max_chars=MAX_QUOTE_CHARS)
+            choices = quote_choices(labelled, self.analyzer, max_chars=QUOTE_CHOICE_CHARS)
             decode = draft_json_schema(source_ids, choices) if choices else None
         used = self._model_used(backend, requested)
         try:

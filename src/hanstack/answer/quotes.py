@@ -13,6 +13,7 @@ may be.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +23,15 @@ MIN_QUOTE_CHARS = 12
 """Shorter sentences (headings, list numbers) are merged with the next one."""
 
 
+_CONTROL = re.compile(r"\s*[\x00-\x1f\x7f]+\s*")
+
+
 def _pieces(text: str, max_chars: int) -> list[str]:
-    """``text`` cut at whitespace into pieces of at most ``max_chars`` characters."""
+    """``text`` cut at line breaks (a grammar's string literals must not hold control characters) and
+    at whitespace into pieces of at most ``max_chars`` characters."""
+    lines = [line for line in _CONTROL.split(text) if line.strip()]
+    if len(lines) > 1:
+        return [p for line in lines for p in _pieces(line, max_chars)]
     out: list[str] = []
     rest = text.strip()
     while len(rest) > max_chars:

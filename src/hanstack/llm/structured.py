@@ -82,13 +82,13 @@ def extract_json(text: str) -> Any:
     """Parse the JSON object in a model reply (tolerates code fences and text around it)."""
     s = _FENCE_RE.sub("", text.strip())
     try:
-        return json.loads(s)
+        return json.loads(s, strict=False)  # raw newlines inside strings: common, harmless
     except ValueError:
         pass
     start, end = s.find("{"), s.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the output")
-    return json.loads(s[start : end + 1])
+    return json.loads(s[start : end + 1], strict=False)
 
 
 def parse_and_validate(text: str, schema: SchemaLike) -> Any:
