@@ -105,3 +105,16 @@ def test_citation_moves_to_the_neighbouring_sentence_that_states_the_claim(check
     # a claim that the quoted sentence states itself keeps its quote
     own = checker.check("대한민국은 민주공화국이다.", "대한민국은 민주공화국이다", ART1)
     assert own.supported and ART1[own.match.start : own.match.end] == "대한민국은 민주공화국이다"
+
+
+def test_numbers_the_question_states_are_not_new_facts(checker) -> None:
+    claim = "112 신고센터에서는 대통령의 임기를 5년으로 안내한다."
+    alone = checker.check_many([(claim, "대통령의 임기는 5년으로 하며", ART70)])[0]
+    assert not alone.supported and "112" in alone.scores.missing_numbers
+    asked = checker.check_many([(claim, "대통령의 임기는 5년으로 하며", ART70)], question="112에 물으면?")[0]
+    assert "112" not in asked.scores.missing_numbers
+    # a number the question does not state still has to be in the evidence
+    wrong = checker.check_many(
+        [("대통령의 임기는 7년이다.", "대통령의 임기는 5년으로 하며", ART70)], question="112?"
+    )[0]
+    assert not wrong.supported and wrong.scores.missing_numbers == ["7"]

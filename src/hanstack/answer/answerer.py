@@ -445,7 +445,7 @@ class Answerer:
                 thresholds=checker.thresholds,
                 verifier=model_verifier(backend),
             )
-        claims, removed = self._check_claims(draft, labelled, checker)
+        claims, removed = self._check_claims(draft, labelled, checker, question)
         check_s = time.perf_counter() - t1
         chat = result.chat
         tokens = TokenUsage(
@@ -564,7 +564,11 @@ class Answerer:
 
     # --- the support check over a draft ---------------------------------------------------------------
     def _check_claims(
-        self, draft: DraftAnswer, labelled: Sequence[tuple[str, Passage]], checker: SupportChecker
+        self,
+        draft: DraftAnswer,
+        labelled: Sequence[tuple[str, Passage]],
+        checker: SupportChecker,
+        question: str = "",
     ) -> tuple[list[Claim], list[Claim]]:
         by_id = dict(labelled)
         items: list[tuple[str, str, str]] = []
@@ -578,7 +582,7 @@ class Answerer:
             for sid in others:  # a small model often cites the wrong id for a real quote
                 items.append((dc.text, dc.quote, by_id[sid].text))
                 owners.append((ci, sid, True))
-        checks = checker.check_many(items) if items else []
+        checks = checker.check_many(items, question=question) if items else []
         per_claim: dict[int, list[tuple[str, bool, ClaimCheck]]] = {}
         for (ci, sid, moved), chk in zip(owners, checks, strict=True):
             per_claim.setdefault(ci, []).append((sid, moved, chk))

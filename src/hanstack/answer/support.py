@@ -198,8 +198,13 @@ class SupportChecker:
     def check(self, claim: str, quote: str, chunk_text: str) -> ClaimCheck:
         return self.check_many([(claim, quote, chunk_text)])[0]
 
-    def check_many(self, items: Sequence[tuple[str, str, str]]) -> list[ClaimCheck]:
-        """Check ``(claim, quote, chunk_text)`` triples; embeddings are computed in one batch."""
+    def check_many(self, items: Sequence[tuple[str, str, str]], *, question: str = "") -> list[ClaimCheck]:
+        """Check ``(claim, quote, chunk_text)`` triples; embeddings are computed in one batch.
+
+        Numbers the ``question`` already states ("112 신고", "펀드 1호") may recur in a claim without
+        evidence: restating the question asserts nothing new.
+        """
+        given = numbers_in(question) if question else set()
         th = self.thresholds
         partial: list[tuple[QuoteMatch, str, SupportScores] | ClaimCheck] = []
         for claim, quote, chunk in items:
@@ -214,7 +219,7 @@ class SupportChecker:
                 continue
             lo, hi = evidence_window(chunk, match.start, match.end, th.context_sentences)
             evidence = chunk[lo:hi]
-            scores.missing_numbers = missing_numbers(claim, evidence)
+            scores.missing_numbers = [n for n in missing_numbers(claim, evidence) if n not in given]
             s_lo, s_hi = evidence_window(chunk, match.start, match.end, 0)
             scores.negation_mismatch = self.negation_mismatch(claim, chunk[s_lo:s_hi])
             scores.term_overlap = round(self.term_overlap(claim, evidence), 4)
