@@ -206,7 +206,7 @@ class SupportChecker:
         """
         given = numbers_in(question) if question else set()
         th = self.thresholds
-        partial: list[tuple[QuoteMatch, str, SupportScores] | ClaimCheck] = []
+        partial: list[tuple[QuoteMatch, int, int, SupportScores] | ClaimCheck] = []
         for claim, quote, chunk in items:
             match = locate_quote(quote, chunk)
             scores = SupportScores(quote_match=round(match.score, 4))
@@ -223,18 +223,17 @@ class SupportChecker:
             s_lo, s_hi = evidence_window(chunk, match.start, match.end, 0)
             scores.negation_mismatch = self.negation_mismatch(claim, chunk[s_lo:s_hi])
             scores.term_overlap = round(self.term_overlap(claim, evidence), 4)
-            partial.append((match, evidence, scores))
+            partial.append((match, lo, hi, scores))
         pending = [(i, p) for i, p in enumerate(partial) if not isinstance(p, ClaimCheck)]
-        sims = self.similarities([(items[i][0], p[1]) for i, p in pending])  # type: ignore[index]
+        sims = self.similarities([(items[i][0], items[i][2][p[1] : p[2]]) for i, p in pending])  # type: ignore[index]
         out: list[ClaimCheck] = [p if isinstance(p, ClaimCheck) else None for p in partial]  # type: ignore[misc]
         for (i, p), sim in zip(pending, sims, strict=True):
-            match, evidence, scores = p  # type: ignore[misc]
+            match, lo, hi, scores = p  # type: ignore[misc]
+            claim, chunk = items[i][0], items[i][2]
             scores.similarity = None if sim is None else round(sim, 4)
-            verdict = self._decide(items[i][0], evidence, match, scores)
+            verdict = self._decide(claim, chunk[lo:hi], match, scores)
             if verdict.supported:
-                lo = items[i][2].find(evidence) if evidence else -1
-                if lo >= 0:
-                    verdict.match = self.anchor(items[i][0], items[i][2], lo, lo + len(evidence), match)
+                verdict.match = self.anchor(claim, chunk, lo, hi, match)
             out[i] = verdict
         return out
 
