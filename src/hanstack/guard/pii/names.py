@@ -609,23 +609,11 @@ def _score_nnp(form: str, nxt: str, nxt_tag: str) -> tuple[float, list[str]]:
 
 
 # Titles that almost always follow a person's name: only these send the word before them to Kiwi in
-# ``auto`` mode (대표, 이사, 담당 ... are common nouns too often to pay Kiwi for each).
-KIWI_TITLES = frozenset(
+# ``auto`` mode (대표, 이사, 담당 ... are common nouns too often to pay Kiwi for each). Every honorific
+# -님 title of TITLES is one of them.
+KIWI_TITLES = frozenset(t for t in TITLES if t.endswith("님")) | frozenset(
     {
         "씨",
-        "님",
-        "고객님",
-        "선생님",
-        "교수님",
-        "사장님",
-        "원장님",
-        "회장님",
-        "부장님",
-        "과장님",
-        "대리님",
-        "팀장님",
-        "실장님",
-        "이사님",
         "과장",
         "대리",
         "부장",
