@@ -6,8 +6,9 @@
   same analysis ingestion applied to chunks, so query and chunk terms meet;
 - phrases: ``예비 인가``, required: a chunk must contain every content morpheme of the phrase
   (an indexed filter in the engine) and the phrase itself, spaces ignored (``예비인가`` matches);
-- exact terms: ``제10조``, ``#10``, ``#2025``: matched literally and weighted by ``exact_boost``, so
-  제10조 ranks above a chunk that only has 10 and 조 somewhere.
+- exact terms: ``제10조``, ``#10``, ``#2025``: matched literally, article references weighted by
+  ``article_boost`` (so 제10조 ranks above a chunk that only has 10 and 조 somewhere) and bare numbers
+  by ``exact_boost``.
 """
 
 from __future__ import annotations
