@@ -15,6 +15,7 @@ libraries, in the standard library).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -119,3 +120,13 @@ def _best_window(q: str, pkey: TextKey) -> QuoteMatch:
         return NO_MATCH
     start, end = pkey.span(ks, ke)
     return QuoteMatch(score, start, end)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+
+def sentence_cuts(text: str) -> list[int]:
+    """Sorted offsets where a sentence or line of ``text`` may start, with 0 and ``len(text)``:
+    the unit of prompt trimming, evidence windows and citation anchoring (punctuation and line
+    breaks only — cheap, and exact on the offsets)."""
+    return sorted({0, len(text), *(m.end() for m in _SENTENCE_END.finditer(text))})

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
+from hanstack.answer.match import sentence_cuts
 from hanstack.answer.sources import Passage
 from hanstack.llm.types import ChatMessage
 
@@ -91,7 +93,6 @@ def build_layout(question: str, labelled: Sequence[tuple[str, Passage]]) -> Prom
 
 
 # --- fitting sources into the context window ------------------------------------------------------
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
 def trim_passage(
@@ -106,8 +107,8 @@ def trim_passage(
     if count(passage.text) <= max_tokens:
         return passage
     text = passage.text
-    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-    pieces = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
+    cuts = sentence_cuts(text)
+    pieces = list(pairwise(cuts))
     if not pieces:
         return passage
     focus = [t for t in focus_terms if t]

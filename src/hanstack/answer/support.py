@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hanstack.answer.match import QuoteMatch, locate_quote
+from hanstack.answer.match import QuoteMatch, locate_quote, sentence_cuts
 from hanstack.answer.schema import SupportScores
 from hanstack.korean.analyzer import Analyzer, Morpheme
 
@@ -68,12 +68,9 @@ class TextEmbedder(Protocol):
 
 
 # --- evidence window ---------------------------------------------------------------------------------
-_SENT_BOUNDARY = re.compile(r"(?<=[.!?。])\s+|\n+")
-
-
 def evidence_window(text: str, start: int, end: int, context: int = 1) -> tuple[int, int]:
     """Widen ``[start, end)`` to whole sentences/lines plus ``context`` on each side."""
-    cuts = sorted({0, len(text), *(m.end() for m in _SENT_BOUNDARY.finditer(text))})
+    cuts = sentence_cuts(text)
     first = max(i for i, c in enumerate(cuts) if c <= start)
     last = min(i for i, c in enumerate(cuts) if c >= end) if end <= len(text) else len(cuts) - 1
     lo = cuts[max(0, first - context)]
@@ -248,7 +245,7 @@ class SupportChecker:
         wanted = set(self.analyzer.search_terms(claim))
         if not wanted:
             return match
-        cuts = sorted({lo, hi, *(lo + m.end() for m in _SENT_BOUNDARY.finditer(chunk[lo:hi]))})
+        cuts = [lo + c for c in sentence_cuts(chunk[lo:hi])]
         spans = [(a, b) for a, b in pairwise(cuts) if chunk[a:b].strip()]
 
         def share(a: int, b: int) -> float:
