@@ -102,6 +102,10 @@ class RetrievalSettings(BaseModel):
     bm25_k1: float = Field(default=0.5, ge=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     """BM25 parameters, fixed when an index is created (stored weights depend on them)."""
+    sparse_scorer: Literal["memory", "engine"] = "memory"
+    """Embedded store only. ``memory``: BM25 candidates from an in-memory mirror of the index's
+    sparse vectors (same scores as the engine, ~3-10x faster at 100k chunks; built on the first
+    query, ~2 s per 100k chunks, ~40 MB per 100k). ``engine``: Qdrant Edge's own sparse search."""
     hnsw_m: int = Field(default=16, ge=4)
     hnsw_ef_construct: int = Field(default=128, ge=8)
     hnsw_ef: int = Field(default=256, ge=8)

@@ -82,10 +82,17 @@ def edge_store(path: Path, embedder=None, **kw):
     return EdgeStore(path, embedder or HashEmbedder(), **kw)
 
 
+def edge_engine_store(path: Path, embedder=None, **kw):
+    """Qdrant Edge with the engine's own sparse search instead of the in-memory BM25 mirror."""
+    from hanstack.store.edge import EdgeStore
+
+    return EdgeStore(path, embedder or HashEmbedder(), sparse_scorer="engine", **kw)
+
+
 def qdrant_local_store(path: Path, embedder=None, **kw):
     from hanstack.store.qdrant import QdrantStore
 
     return QdrantStore.connect(f"path:{path}", embedder or HashEmbedder(), **kw)
 
 
-STORE_FACTORIES = {"edge": edge_store, "qdrant-local": qdrant_local_store}
+STORE_FACTORIES = {"edge": edge_store, "edge-engine": edge_engine_store, "qdrant-local": qdrant_local_store}

@@ -74,7 +74,7 @@ def open_store(
         from hanstack.store.edge import EdgeStore
 
         settings.ensure_home()
-        return EdgeStore(settings.index_dir, emb, **common)  # type: ignore[arg-type]
+        return EdgeStore(settings.index_dir, emb, sparse_scorer=r.sparse_scorer, **common)  # type: ignore[arg-type]
     if r.store == "qdrant":
         from hanstack.store.qdrant import QdrantStore
 

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from hanstack.store.base import (
     stored_chunk,
     terms_text,
 )
+from hanstack.store.bm25_mirror import Bm25Mirror, MirrorRow
 from hanstack.store.common import IndexMeta, Progress, QdrantStoreBase, new_meta
 from hanstack.store.sparse import Bm25Params, SparseVec
 
@@ -41,6 +43,11 @@ OPTIMIZE_EVERY = 20_000
 """Points written or deleted since the last optimisation that make :meth:`EdgeStore.flush` run one
 (Qdrant Edge has no background optimiser: HNSW is built when we ask)."""
 SHARD_DIR = "edge"
+SPARSE_SCORERS = ("memory", "engine")
+"""``memory``: BM25 candidates from :class:`~hanstack.store.bm25_mirror.Bm25Mirror` (same scores,
+~10x faster on large indexes); ``engine``: from Qdrant Edge's own sparse search."""
+REBUILD_DEAD_SHARE = 0.5
+"""Share of deleted/replaced rows in the mirror above which it is rebuilt from the shard."""
 TERMS_FIELD = "terms"
 """A chunk's distinct body terms, stored as ONE space-joined string with a whitespace text index
 (``MatchText`` requires every token): handing the engine a list of N strings costs N Python→Rust
@@ -57,6 +64,16 @@ def _edge() -> Any:
     return qdrant_edge
 
 
+class _SharedShard:
+    """An open shard and what must be shared with it: the BM25 mirror, which every EdgeStore on
+    the shard reads and every write through any of them updates."""
+
+    def __init__(self, shard: Any) -> None:
+        self.shard = shard
+        self.lock = threading.Lock()
+        self.mirror: Bm25Mirror | None = None
+
+
 class _OpenShards:
     """One open shard per folder per process, shared by every EdgeStore on it (reference-counted).
 
@@ -67,16 +84,16 @@ class _OpenShards:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[Path, list[Any]] = {}
+        self._open: dict[Path, list[Any]] = {}  # folder -> [_SharedShard, reference count]
 
-    def acquire(self, path: Path, opener: Callable[[], Any]) -> Any:
+    def acquire(self, path: Path, opener: Callable[[], Any]) -> _SharedShard:
         key = path.resolve()
         with self._lock:
             entry = self._open.get(key)
             if entry is None:
-                entry = self._open[key] = [_open_shard(path, opener), 0]
+                entry = self._open[key] = [_SharedShard(_open_shard(path, opener)), 0]
             entry[1] += 1
-            return entry[0]
+            return entry[0]  # type: ignore[no-any-return]
 
     def release(self, path: Path) -> None:
         key = path.resolve()
@@ -87,7 +104,7 @@ class _OpenShards:
             entry[1] -= 1
             if entry[1] <= 0:
                 del self._open[key]
-                entry[0].close()
+                entry[0].shard.close()
 
 
 def _open_shard(path: Path, opener: Callable[[], Any]) -> Any:
@@ -123,6 +140,7 @@ class EdgeStore(QdrantStoreBase):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
         hnsw_ef: int = 256,
+        sparse_scorer: str = "memory",
         indexing_threshold_kb: int | None = None,
         progress: Progress | None = None,
     ) -> None:
@@ -131,6 +149,10 @@ class EdgeStore(QdrantStoreBase):
         self._indexing_threshold_kb = indexing_threshold_kb
         self.path = Path(path)
         self._hnsw_ef = hnsw_ef
+        if sparse_scorer not in SPARSE_SCORERS:
+            raise StoreError(f"unknown sparse scorer {sparse_scorer!r}", hint="choose memory or engine")
+        self._sparse_in_memory = sparse_scorer == "memory"
+        self._executor: ThreadPoolExecutor | None = None
         self._pending = 0
         self._shard_path = self.path / SHARD_DIR
         self._meta_path = self.path / META_FILE
@@ -141,11 +163,12 @@ class EdgeStore(QdrantStoreBase):
         self._meta = self._load_meta()
         if self._meta is not None and self._shard_path.exists():
             self._meta.check(embedder, str(self.path))
-            self._shard = _SHARDS.acquire(
+            self._shared = _SHARDS.acquire(
                 self._shard_path, lambda: self._q.EdgeShard.load(str(self._shard_path))
             )
         else:
-            self._shard = _SHARDS.acquire(self._shard_path, lambda: self._create(hnsw_m, hnsw_ef_construct))
+            self._shared = _SHARDS.acquire(self._shard_path, lambda: self._create(hnsw_m, hnsw_ef_construct))
+        self._shard = self._shared.shard
 
     def _create(self, m: int, ef_construct: int) -> Any:
         q = self._q
@@ -214,11 +237,26 @@ class EdgeStore(QdrantStoreBase):
                 vectors[SPARSE] = q.SparseVector(sp.indices, sp.values)
             payload[TERMS_FIELD] = terms_text(payload[TERMS_FIELD])
             points.append(q.Point(pid, vectors, payload))
-        self._shard.update(q.UpdateOperation.upsert_points(points))
+        shared = self._shared
+        with shared.lock:  # the engine and the mirror change together, for every store on the shard
+            self._shard.update(q.UpdateOperation.upsert_points(points))
+            if shared.mirror is not None:
+                shared.mirror.add(
+                    [
+                        MirrorRow(pid, p["doc_id"], p["tenant"], tuple(p["acl"]), sp)
+                        for pid, p, sp in zip(ids, payloads, sparse, strict=True)
+                    ]
+                )
         self._pending += len(points)
 
     def _delete(self, ids: list[str]) -> None:
-        self._shard.update(self._q.UpdateOperation.delete_points(ids))
+        shared = self._shared
+        with shared.lock:
+            self._shard.update(self._q.UpdateOperation.delete_points(ids))
+            if shared.mirror is not None:
+                shared.mirror.remove(ids)
+                if shared.mirror.dead_share > REBUILD_DEAD_SHARE:
+                    shared.mirror = None  # rebuilt from the shard on the next query
         self._pending += len(ids)
 
     def flush(self) -> None:
@@ -237,6 +275,9 @@ class EdgeStore(QdrantStoreBase):
             log.info("optimised index", extra={"seconds": round(time.perf_counter() - started, 3)})
 
     def close(self) -> None:
+        executor, self._executor = getattr(self, "_executor", None), None
+        if executor is not None:
+            executor.shutdown(wait=True)
         shard, self._shard = getattr(self, "_shard", None), None
         if shard is not None:
             _SHARDS.release(self._shard_path)
@@ -271,13 +312,66 @@ class EdgeStore(QdrantStoreBase):
             must.append(q.FieldCondition(key="doc_id", match=q.MatchAny(list(query.doc_ids))))
         return q.Filter(must=must)
 
+    def _bm25_mirror(self) -> Bm25Mirror:
+        """The shard's mirror, built from the shard on first use (one scroll over all points)."""
+        shared = self._shared
+        with shared.lock:
+            if shared.mirror is None:
+                started = time.perf_counter()
+                q = self._q
+                rows: list[MirrorRow] = []
+                offset = None
+                while True:
+                    records, offset = self._shard.scroll(
+                        q.ScrollRequest(
+                            offset=offset,
+                            limit=10_000,
+                            with_payload=["doc_id", "tenant", "acl"],
+                            with_vector=[SPARSE],
+                        )
+                    )
+                    for r in records:
+                        p = r.payload or {}
+                        vec = (r.vector or {}).get(SPARSE)
+                        sp = (
+                            SparseVec(list(vec.indices), list(vec.values))
+                            if vec is not None
+                            else SparseVec([], [])
+                        )
+                        rows.append(
+                            MirrorRow(
+                                str(r.id),
+                                p.get("doc_id", ""),
+                                p.get("tenant", ""),
+                                tuple(p.get("acl", ())),
+                                sp,
+                            )
+                        )
+                    if offset is None:
+                        break
+                shared.mirror = Bm25Mirror(rows)
+                log.info(
+                    "built the BM25 mirror",
+                    extra={"points": len(rows), "seconds": round(time.perf_counter() - started, 3)},
+                )
+            return shared.mirror
+
     def query(self, query: StoreQuery) -> StoreResult:
         q = self._q
         if not query.scope.groups or query.doc_ids == ():
             return StoreResult()
         flt = self._filter(query)
+        has_sparse = query.sparse is not None and len(query.sparse) > 0
+        # The mirror answers plain keyword queries; phrase and document restrictions (rare) change
+        # the IDF corpus to the restricted set, which the engine computes itself.
+        mirror = (
+            self._bm25_mirror()
+            if self._sparse_in_memory and has_sparse and not query.required_terms and query.doc_ids is None
+            else None
+        )
         requests: list[tuple[str, Any]] = []
-        if query.sparse is not None and len(query.sparse):
+        if has_sparse and mirror is None:
+            assert query.sparse is not None
             vec = q.SparseVector(query.sparse.indices, query.sparse.values)
             # IDF over what the asker may see: another tenant's documents must not move the scores
             idf = q.SearchParams(idf=q.IdfParams(corpus=flt))
@@ -305,18 +399,43 @@ class EdgeStore(QdrantStoreBase):
                         ),
                         filter=flt,
                         params=params,
-                        with_payload=["doc_id"],
+                        # the mirror knows every point's document: skip the payload read
+                        with_payload=["doc_id"] if mirror is None else False,
                     ),
                 )
             )
-        if not requests:
-            return StoreResult()
-        answers = self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
         result = StoreResult()
-        for (kind, _), points in zip(requests, answers, strict=True):
-            hits = [Candidate(str(p.id), float(p.score), (p.payload or {}).get("doc_id", "")) for p in points]
-            setattr(result, kind, hits)
+        pending: Future[Any] | None = None
+        if requests and mirror is not None:
+            # the engine releases the GIL: the dense search runs beside the BM25 scoring below
+            pending = self._pool().submit(
+                self._shard.query_batch, q.QueryBatchRequest([r for _, r in requests])
+            )
+        if mirror is not None:
+            assert query.sparse is not None
+            result.sparse = mirror.search(query.sparse, query.scope, query.limit)
+        if requests:
+            answers = (
+                pending.result()
+                if pending is not None
+                else self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
+            )
+            for (kind, _), points in zip(requests, answers, strict=True):
+                hits = [
+                    Candidate(
+                        str(p.id),
+                        float(p.score),
+                        (p.payload or {}).get("doc_id", "") if mirror is None else mirror.doc_id(str(p.id)),
+                    )
+                    for p in points
+                ]
+                setattr(result, kind, hits)
         return result
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hanstack-dense")
+        return self._executor
 
     def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
         if not keys:

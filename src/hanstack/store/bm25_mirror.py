@@ -1,0 +1,233 @@
+"""An in-memory mirror of the embedded index's BM25 vectors, scored in numpy.
+
+Why: Qdrant Edge scores the sparse side correctly, but with the IDF computed over the asker's
+access filter (which it must be: another tenant's documents must not move the scores) it walks
+every posting of every query term *and* evaluates the tenant/ACL filter on each. On 100,000 NSMC
+reviews, whose queries are full of terms found in a third of all reviews (영화, 보다), that was
+~4.5 ms of a 16 ms query (global IDF: ~1.7 ms). Here the filter is one boolean mask per access
+scope (cached until the next write), each posting list is masked with one gather, and the
+filtered document frequency falls out of that mask for free: the same scores as the engine's,
+computed in well under a millisecond.
+
+Safe because a Qdrant Edge shard is open in one process only (:mod:`hanstack.store.edge` refuses
+a second opener), so every write passes through this process and is applied here too. The mirror
+is built lazily from the shard (one scroll: ~2 s per 100k chunks) on the first query, so
+ingestion-only commands never pay for it.
+
+The filter is applied *before* ranking, inside this scorer: a chunk outside the scope is never
+scored, counted or returned, exactly as in the engine query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hanstack.store.base import AccessScope, Candidate
+from hanstack.store.sparse import SparseVec
+
+_MASK_CACHE = 64
+"""Access scopes whose masks are kept between writes (one per distinct tenant + group set)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRow:
+    """What the mirror needs of one point: its access fields and its BM25 vector."""
+
+    key: str
+    doc_id: str
+    tenant: str
+    acl: tuple[str, ...]
+    sparse: SparseVec
+
+
+class _Growable:
+    """A 1-D numpy array with amortised appends (the mirror grows with every ingestion batch)."""
+
+    def __init__(self, dtype: type | np.dtype) -> None:  # type: ignore[type-arg]
+        self._data = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.size + len(values)
+        if need > len(self._data):
+            grown = np.zeros(max(need, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : need] = values
+        self.size = need
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._data[: self.size]
+
+
+class Bm25Mirror:
+    """BM25 scoring over the mirrored vectors: ``Σ query weight × stored tf part × IDF``, the IDF
+    ``ln(1 + (N − n + 0.5) / (n + 0.5))`` over the points the asker may see (Qdrant's
+    ``Modifier.Idf`` with ``IdfParams(corpus=filter)``; N counts the visible points that have a
+    sparse vector, n those among them with the term)."""
+
+    def __init__(self, rows: Iterable[MirrorRow] = ()) -> None:
+        self._lock = threading.RLock()
+        self._keys: list[str] = []
+        self._doc_ids: list[str] = []
+        self._row_of: dict[str, int] = {}
+        self._tenants: dict[str, int] = {}
+        self._groups: dict[str, int] = {}
+        self._tenant = _Growable(np.int32)
+        self._alive = _Growable(np.bool_)
+        self._has_terms = _Growable(np.bool_)
+        self._acl_row = _Growable(np.int64)
+        self._acl_group = _Growable(np.int32)
+        # term -> list of (rows, values) segments; merged into one on first read
+        self._postings: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._masks: dict[tuple[str, frozenset[str]], tuple[np.ndarray, int]] = {}
+        self._dead = 0
+        self.add(list(rows))
+
+    # --- writes -------------------------------------------------------------------------------
+    def add(self, rows: Sequence[MirrorRow]) -> None:
+        """Insert or replace points (an upsert of an existing key replaces it)."""
+        if not rows:
+            return
+        with self._lock:
+            self._masks.clear()
+            self.remove([r.key for r in rows if r.key in self._row_of])
+            first = len(self._keys)
+            tenants = np.empty(len(rows), dtype=np.int32)
+            has_terms = np.array([len(r.sparse) > 0 for r in rows], dtype=np.bool_)
+            acl_rows: list[int] = []
+            acl_groups: list[int] = []
+            term_parts: list[np.ndarray] = []
+            value_parts: list[np.ndarray] = []
+            row_parts: list[np.ndarray] = []
+            for i, r in enumerate(rows):
+                row = first + i
+                self._row_of[r.key] = row
+                self._keys.append(r.key)
+                self._doc_ids.append(r.doc_id)
+                tenants[i] = self._tenants.setdefault(r.tenant, len(self._tenants))
+                for g in r.acl:
+                    acl_rows.append(row)
+                    acl_groups.append(self._groups.setdefault(g, len(self._groups)))
+                if len(r.sparse):
+                    idx = np.asarray(r.sparse.indices, dtype=np.int64)
+                    term_parts.append(idx)
+                    value_parts.append(np.asarray(r.sparse.values, dtype=np.float32))
+                    row_parts.append(np.full(len(idx), row, dtype=np.int64))
+            self._tenant.extend(tenants)
+            self._alive.extend(np.ones(len(rows), dtype=np.bool_))
+            self._has_terms.extend(has_terms)
+            self._acl_row.extend(np.asarray(acl_rows, dtype=np.int64))
+            self._acl_group.extend(np.asarray(acl_groups, dtype=np.int32))
+            if term_parts:
+                self._add_postings(
+                    np.concatenate(term_parts), np.concatenate(row_parts), np.concatenate(value_parts)
+                )
+
+    def _add_postings(self, terms: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        order = np.argsort(terms, kind="stable")
+        terms, rows, values = terms[order], rows[order], values[order]
+        cuts = np.flatnonzero(np.diff(terms)) + 1
+        starts = np.concatenate(([0], cuts))
+        ends = np.concatenate((cuts, [len(terms)]))
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            self._postings.setdefault(int(terms[s]), []).append((rows[s:e], values[s:e]))
+
+    def remove(self, keys: Sequence[str]) -> None:
+        """Forget points; their postings stay until :attr:`dead_share` says to rebuild."""
+        with self._lock:
+            alive = self._alive.view
+            for key in keys:
+                row = self._row_of.pop(key, None)
+                if row is not None and alive[row]:
+                    alive[row] = False
+                    self._dead += 1
+            self._masks.clear()
+
+    @property
+    def dead_share(self) -> float:
+        """Share of rows that are deleted or replaced (the store rebuilds the mirror above ~half)."""
+        return self._dead / max(len(self._keys), 1)
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    # --- reads --------------------------------------------------------------------------------
+    def doc_id(self, key: str) -> str:
+        row = self._row_of.get(key)
+        return self._doc_ids[row] if row is not None else ""
+
+    def _mask(self, scope: AccessScope) -> tuple[np.ndarray, int]:
+        """The points ``scope`` may see, and how many of them have a sparse vector (the IDF's N:
+        a chunk without terms has no sparse vector in the engine either)."""
+        cache_key = (scope.tenant, frozenset(scope.groups))
+        cached = self._masks.get(cache_key)
+        if cached is not None:
+            return cached
+        n = len(self._keys)
+        mask = np.zeros(n, dtype=np.bool_)
+        tenant = self._tenants.get(scope.tenant)
+        codes = [self._groups[g] for g in scope.groups if g in self._groups]
+        if tenant is not None and codes:
+            in_groups = np.isin(self._acl_group.view, np.asarray(codes, dtype=np.int32))
+            mask[self._acl_row.view[in_groups]] = True
+            mask &= self._tenant.view == tenant
+            mask &= self._alive.view
+        if len(self._masks) >= _MASK_CACHE:
+            self._masks.pop(next(iter(self._masks)))
+        entry = (mask, int(np.count_nonzero(mask & self._has_terms.view)))
+        self._masks[cache_key] = entry
+        return entry
+
+    def _posting(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
+        segments = self._postings.get(term)
+        if not segments:
+            return None
+        if len(segments) > 1:
+            merged = (np.concatenate([s[0] for s in segments]), np.concatenate([s[1] for s in segments]))
+            self._postings[term] = [merged]
+            return merged
+        return segments[0]
+
+    def search(self, query: SparseVec, scope: AccessScope, limit: int) -> list[Candidate]:
+        """The ``limit`` best points in ``scope`` by BM25 with the IDF over ``scope``."""
+        if limit < 1 or not len(query) or not scope.groups:
+            return []
+        with self._lock:
+            mask, corpus = self._mask(scope)
+            if corpus == 0:
+                return []
+            scores = np.zeros(len(self._keys), dtype=np.float32)
+            touched = np.zeros(len(self._keys), dtype=np.bool_)
+            for term, weight in zip(query.indices, query.values, strict=True):
+                posting = self._posting(int(term))
+                if posting is None:
+                    continue
+                rows, values = posting
+                visible = mask[rows]
+                rows = rows[visible]
+                df = len(rows)
+                if df == 0:
+                    continue
+                idf = math.log(1.0 + (corpus - df + 0.5) / (df + 0.5))
+                scores[rows] += values[visible] * np.float32(weight * idf)
+                touched[rows] = True
+            candidates = np.flatnonzero(touched)
+            if len(candidates) == 0:
+                return []
+            cand_scores = scores[candidates]
+            if len(candidates) > limit:
+                top = np.argpartition(-cand_scores, limit - 1)[:limit]
+                candidates, cand_scores = candidates[top], cand_scores[top]
+            order = np.lexsort((candidates, -cand_scores))
+            keys, doc_ids = self._keys, self._doc_ids
+            return [
+                Candidate(keys[row], float(score), doc_ids[row])
+                for row, score in zip(candidates[order].tolist(), cand_scores[order].tolist(), strict=True)
+            ]
