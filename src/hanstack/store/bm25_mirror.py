@@ -82,12 +82,14 @@ class Bm25Mirror:
         self._tenant = _Growable(np.int32)
         self._alive = _Growable(np.bool_)
         self._has_terms = _Growable(np.bool_)
-        self._acl_row = _Growable(np.int64)
+        self._acl_row = _Growable(np.int32)
         self._acl_group = _Growable(np.int32)
         # term -> list of (rows, values) segments; merged into one on first read
         self._postings: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._masks: dict[tuple[str, frozenset[str]], tuple[np.ndarray, int]] = {}
         self._dead = 0
+        self._scores: np.ndarray | None = None
+        self._touched: np.ndarray | None = None
         self.add(list(rows))
 
     # --- writes -------------------------------------------------------------------------------
@@ -119,11 +121,11 @@ class Bm25Mirror:
                     idx = np.asarray(r.sparse.indices, dtype=np.int64)
                     term_parts.append(idx)
                     value_parts.append(np.asarray(r.sparse.values, dtype=np.float32))
-                    row_parts.append(np.full(len(idx), row, dtype=np.int64))
+                    row_parts.append(np.full(len(idx), row, dtype=np.int32))
             self._tenant.extend(tenants)
             self._alive.extend(np.ones(len(rows), dtype=np.bool_))
             self._has_terms.extend(has_terms)
-            self._acl_row.extend(np.asarray(acl_rows, dtype=np.int64))
+            self._acl_row.extend(np.asarray(acl_rows, dtype=np.int32))
             self._acl_group.extend(np.asarray(acl_groups, dtype=np.int32))
             if term_parts:
                 self._add_postings(
@@ -185,6 +187,17 @@ class Bm25Mirror:
         self._masks[cache_key] = entry
         return entry
 
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Score and touched arrays reused between queries (reset after each, only where touched):
+        a fresh ``np.zeros`` of 100k floats cost ~0.3 ms here, page faults included."""
+        n = len(self._keys)
+        if self._scores is None or len(self._scores) < n:
+            size = max(n, 2 * len(self._scores)) if self._scores is not None else n
+            self._scores = np.zeros(size, dtype=np.float32)
+            self._touched = np.zeros(size, dtype=np.bool_)
+        assert self._touched is not None
+        return self._scores[:n], self._touched[:n]
+
     def _posting(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
         segments = self._postings.get(term)
         if not segments:
@@ -203,8 +216,7 @@ class Bm25Mirror:
             mask, corpus = self._mask(scope)
             if corpus == 0:
                 return []
-            scores = np.zeros(len(self._keys), dtype=np.float32)
-            touched = np.zeros(len(self._keys), dtype=np.bool_)
+            scores, touched = self._scratch()
             for term, weight in zip(query.indices, query.values, strict=True):
                 posting = self._posting(int(term))
                 if posting is None:
@@ -219,9 +231,11 @@ class Bm25Mirror:
                 scores[rows] += values[visible] * np.float32(weight * idf)
                 touched[rows] = True
             candidates = np.flatnonzero(touched)
+            cand_scores = scores[candidates]
+            scores[candidates] = 0.0  # leave the scratch arrays clean for the next query
+            touched[candidates] = False
             if len(candidates) == 0:
                 return []
-            cand_scores = scores[candidates]
             if len(candidates) > limit:
                 top = np.argpartition(-cand_scores, limit - 1)[:limit]
                 candidates, cand_scores = candidates[top], cand_scores[top]
