@@ -16,7 +16,7 @@ from hanstack.answer import ABSTAIN_MESSAGE, INSTRUCTIONS, Answerer, Passage
 from hanstack.config import load_settings
 from hanstack.errors import InvalidInputError, ModelNotFoundError, ModelUnavailableError
 from hanstack.ingest.models import Trust
-from hanstack.llm.extractive import EXTRACTIVE_LABEL
+from hanstack.llm.extractive import EXTRACTIVE_LABEL, REJECTED_DRAFTS_LABEL
 from hanstack.llm.types import ChatMessage, ChatResult, ModelInfo, Timings
 
 ARTICLES = [70, 67, 42, 1]  # stable order S1..S4 = 제1조, 제42조, 제67조, 제70조
@@ -252,7 +252,8 @@ def test_auto_falls_back_to_labelled_extractive_when_no_draft_survives(
     large = ScriptedBackend("large-model", [wrong], tier="large")
     answerer = make_answerer(settings, kiwi, embedder, {"small": small, "large": large})
     answer = answerer.answer_from_passages(Q_TERM, passages, model="auto")
-    assert not answer.abstained and answer.mode == "extractive" and answer.label
+    assert not answer.abstained and answer.mode == "extractive"
+    assert answer.label == REJECTED_DRAFTS_LABEL  # not "without a model": two models ran
     assert answer.model.attempts[-1].startswith("extractive: fallback")
     assert "5년" in answer.text and "6년" not in answer.text
     assert any("6년" in c.text for c in answer.removed_claims)  # the rejected drafts stay visible

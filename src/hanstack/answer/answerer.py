@@ -308,7 +308,9 @@ class Answerer:
             # source sentences, labelled as extractive, rather than nothing; the removed drafts stay
             # visible in removed_claims
             removed = list(outcome.answer.removed_claims)
-            fallback = self._extractive(question, passages, q_terms, searched, requested)
+            fallback = self._extractive(
+                question, passages, q_terms, searched, requested, rejected_drafts=True
+            )
             if not fallback.answer.abstained:
                 attempts.append("extractive: fallback (no drafted claim passed the check)")
                 fallback.answer.model.attempts = list(attempts)
@@ -484,9 +486,12 @@ class Answerer:
         q_terms: list[str],
         searched: Searched,
         requested: str,
+        *,
+        rejected_drafts: bool = False,
     ) -> _Outcome:
-        from hanstack.llm.extractive import EXTRACTIVE_LABEL, ExtractiveBackend
+        from hanstack.llm.extractive import EXTRACTIVE_LABEL, REJECTED_DRAFTS_LABEL, ExtractiveBackend
 
+        label = REJECTED_DRAFTS_LABEL if rejected_drafts else EXTRACTIVE_LABEL
         t0 = time.perf_counter()
         labelled = label_sources(self._select(passages))
         extractor = ExtractiveBackend()
@@ -517,7 +522,7 @@ class Answerer:
             question,
             searched,
             requested,
-            _Drafted(used, "extractive", EXTRACTIVE_LABEL, claims, removed, sources, tokens, timings),
+            _Drafted(used, "extractive", label, claims, removed, sources, tokens, timings),
             abstain_reason=None if claims else "질문과 맞는 문장을 찾지 못했습니다",
             failed=False,
         )

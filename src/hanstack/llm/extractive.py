@@ -27,6 +27,10 @@ from hanstack.llm.openai_compat import estimate_tokens
 from hanstack.llm.types import ChatMessage, ChatResult, ModelInfo, Timings
 
 EXTRACTIVE_LABEL = "[발췌 응답: 모델 없이 문서에서 그대로 가져온 문장입니다]"
+REJECTED_DRAFTS_LABEL = (
+    "[발췌 응답: 모델의 답변이 근거 검사를 통과하지 못해 문서에서 그대로 가져온 문장입니다]"
+)
+"""The extractive label when models did run but none of their drafted claims passed the check."""
 NO_SUPPORT = "문서에서 근거를 찾을 수 없습니다."
 
 _BLOCK_RE = re.compile(r"<(source|document|passage)\b[^>]*>(.*?)</\1>", re.S | re.I)
