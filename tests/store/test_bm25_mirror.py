@@ -122,3 +122,19 @@ def test_mirror_scope_filter_and_idf_unit():
     m.add([row("a", "t1", ("hr",), [1], [3.0])])  # re-added with new weights
     assert [round(c.score, 4) for c in m.search(SparseVec([1], [1.0]), hr, 10)] == [round(3.0 * 0.6931472, 4)]
     assert len(m) == 4 and 0 < m.dead_share < 1
+
+
+def test_cached_filtered_postings_follow_writes(monkeypatch):
+    """Long posting lists are cached per scope; any write must drop that cache."""
+    import hanstack.store.bm25_mirror as bm
+
+    monkeypatch.setattr(bm, "_FILTERED_MIN", 1)  # cache every list
+    m = Bm25Mirror([MirrorRow(f"k{i}", f"d{i}", "t1", ("hr",), SparseVec([7], [1.0])) for i in range(5)])
+    scope = AccessScope("t1", ("hr",))
+    assert len(m.search(SparseVec([7], [1.0]), scope, 10)) == 5
+    assert m._filtered  # the scope's list of term 7 is cached now
+    m.remove(["k0", "k1"])
+    m.add([MirrorRow("k9", "d9", "t1", ("legal",), SparseVec([7], [1.0]))])  # another group
+    assert sorted(c.key for c in m.search(SparseVec([7], [1.0]), scope, 10)) == ["k2", "k3", "k4"]
+    m.add([MirrorRow("k8", "d8", "t1", ("hr",), SparseVec([7], [2.0]))])
+    assert m.search(SparseVec([7], [1.0]), scope, 1)[0].key == "k8"

@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +151,6 @@ class EdgeStore(QdrantStoreBase):
         if sparse_scorer not in SPARSE_SCORERS:
             raise StoreError(f"unknown sparse scorer {sparse_scorer!r}", hint="choose memory or engine")
         self._sparse_in_memory = sparse_scorer == "memory"
-        self._executor: ThreadPoolExecutor | None = None
         self._pending = 0
         self._shard_path = self.path / SHARD_DIR
         self._meta_path = self.path / META_FILE
@@ -275,9 +273,6 @@ class EdgeStore(QdrantStoreBase):
             log.info("optimised index", extra={"seconds": round(time.perf_counter() - started, 3)})
 
     def close(self) -> None:
-        executor, self._executor = getattr(self, "_executor", None), None
-        if executor is not None:
-            executor.shutdown(wait=True)
         shard, self._shard = getattr(self, "_shard", None), None
         if shard is not None:
             _SHARDS.release(self._shard_path)
@@ -319,9 +314,10 @@ class EdgeStore(QdrantStoreBase):
             if shared.mirror is None:
                 started = time.perf_counter()
                 q = self._q
-                rows: list[MirrorRow] = []
+                mirror = Bm25Mirror()
+                points = 0
                 offset = None
-                while True:
+                while True:  # page by page into columns: no per-point Python objects kept
                     records, offset = self._shard.scroll(
                         q.ScrollRequest(
                             offset=offset,
@@ -330,29 +326,40 @@ class EdgeStore(QdrantStoreBase):
                             with_vector=[SPARSE],
                         )
                     )
+                    keys, docs, tenants, acls, lengths = [], [], [], [], []
+                    indices: list[int] = []
+                    values: list[float] = []
                     for r in records:
                         p = r.payload or {}
+                        keys.append(str(r.id))
+                        docs.append(p.get("doc_id", ""))
+                        tenants.append(p.get("tenant", ""))
+                        acls.append(p.get("acl") or ())
                         vec = (r.vector or {}).get(SPARSE)
-                        sp = (
-                            SparseVec(list(vec.indices), list(vec.values))
-                            if vec is not None
-                            else SparseVec([], [])
-                        )
-                        rows.append(
-                            MirrorRow(
-                                str(r.id),
-                                p.get("doc_id", ""),
-                                p.get("tenant", ""),
-                                tuple(p.get("acl", ())),
-                                sp,
-                            )
-                        )
+                        if vec is None:
+                            lengths.append(0)
+                            continue
+                        ind = vec.indices
+                        lengths.append(len(ind))
+                        indices.extend(ind)
+                        values.extend(vec.values)
+                    mirror.add_columns(
+                        keys,
+                        docs,
+                        tenants,
+                        acls,
+                        np.asarray(lengths, dtype=np.int64),
+                        np.asarray(indices, dtype=np.int64),
+                        np.asarray(values, dtype=np.float32),
+                    )
+                    points += len(records)
                     if offset is None:
                         break
-                shared.mirror = Bm25Mirror(rows)
+                mirror.compact()
+                shared.mirror = mirror
                 log.info(
                     "built the BM25 mirror",
-                    extra={"points": len(rows), "seconds": round(time.perf_counter() - started, 3)},
+                    extra={"points": points, "seconds": round(time.perf_counter() - started, 3)},
                 )
             return shared.mirror
 
@@ -405,21 +412,14 @@ class EdgeStore(QdrantStoreBase):
                 )
             )
         result = StoreResult()
-        pending: Future[Any] | None = None
-        if requests and mirror is not None:
-            # the engine releases the GIL: the dense search runs beside the BM25 scoring below
-            pending = self._pool().submit(
-                self._shard.query_batch, q.QueryBatchRequest([r for _, r in requests])
-            )
+        # Sequential on purpose: running the dense search in a worker thread beside the BM25
+        # scoring measured slower (3.2 → 4.8 ms p50 at 100k: both sides need the GIL to build
+        # Python objects, and the hand-off costs more than the overlap saves).
         if mirror is not None:
             assert query.sparse is not None
             result.sparse = mirror.search(query.sparse, query.scope, query.limit)
         if requests:
-            answers = (
-                pending.result()
-                if pending is not None
-                else self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
-            )
+            answers = self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
             for (kind, _), points in zip(requests, answers, strict=True):
                 hits = [
                     Candidate(
@@ -431,11 +431,6 @@ class EdgeStore(QdrantStoreBase):
                 ]
                 setattr(result, kind, hits)
         return result
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hanstack-dense")
-        return self._executor
 
     def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
         if not keys:
