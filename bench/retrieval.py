@@ -461,6 +461,8 @@ def speed(n: int) -> dict[str, Any]:
         # slower (the mirror 4.97 -> 6.19 ms p50 after 1,000 engine-scored queries), and this
         # process also holds 100k Chunk objects a server would not.
         store.close()
+        os.sync()  # write the new index's dirty pages back now, not during the timed queries
+        time.sleep(5)
         out["sparse_scorers"] = {}
         for scorer in ("engine", "memory", "engine", "memory"):  # twice each, alternating
             child = subprocess.run(
