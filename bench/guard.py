@@ -471,16 +471,19 @@ def speed_text(target_bytes: int) -> str:
 def bench_speed(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     text = speed_text(1_000_000 if quick else 2_000_000)
-    for mode in ("rules", "auto", "crf"):
-        # crf (Kiwi + CRF on every sentence) is ~50x slower: timed on the first 200 KB only
-        sample = text if mode != "crf" else text[: text.find("\n", 70_000)]
+    for mode in ("rules", "auto", "crf", "crf-e5"):
+        # crf (Kiwi + CRF on every sentence) is ~50x slower: timed on the first ~165 KB only;
+        # crf-e5 (+ a 12-layer encoder per sentence) on the first ~20 KB
+        cut = {"crf": 70_000, "crf-e5": 7_000}.get(mode)
+        sample = text if cut is None else text[: text.find("\n", cut)]
         nb = len(sample.encode())
         engine = PiiEngine(PiiConfig(names=mode))  # type: ignore[arg-type]
         engine.scan("트럼프 대통령과 김민수 과장님")  # loads Kiwi (and the CRF) too, so loading is not timed
         t0 = time.perf_counter()
         n = len(engine.scan(sample))
         dt = time.perf_counter() - t0
-        out[f"pii_scan_{mode}"] = {"mb_per_s": round(nb / dt / 1e6, 3), "bytes": nb, "entities": n}
+        mbs = nb / dt / 1e6
+        out[f"pii_scan_{mode}"] = {"mb_per_s": round(mbs, 3 if mbs >= 0.1 else 5), "bytes": nb, "entities": n}
     det = InjectionDetector()
     det.check("warm up")
     base = " ".join(inj_train.chatbot_questions(SHARED, "test"))
@@ -636,6 +639,12 @@ def markdown(r: dict[str, Any]) -> str:
             f"; names=crf: {sp['pii_scan_crf']['mb_per_s']} MB/s ({sp['pii_scan_crf']['bytes']:,} bytes)"
             if "pii_scan_crf" in sp
             else ""
+        )
+        + (
+            f"; names=crf-e5: {sp['pii_scan_crf-e5']['mb_per_s'] * 1000:.1f} KB/s "
+            f"({sp['pii_scan_crf-e5']['bytes']:,} bytes)"
+            if "pii_scan_crf-e5" in sp
+            else ""
         ),
         f"- injection check, 500 chars: p50 {sp['injection_check_500_chars']['p50_ms']} ms, "
         f"p95 {sp['injection_check_500_chars']['p95_ms']} ms",
@@ -666,6 +675,12 @@ def main() -> None:
         default=",".join(SECTIONS),
         help="comma-separated subset of pii,klue,injection,speed; the other sections are kept from the "
         "previous bench/results/guard.json (run speed under hs-quiet, the rest under hs-heavy)",
+    )
+    ap.add_argument(
+        "--klue-modes",
+        default=None,
+        help="comma-separated names modes for the klue section (default rules,auto,kiwi,crf,crf-e5); "
+        "the other modes' rows are kept from the previous bench/results/guard.json",
     )
     args = ap.parse_args()
     sections = [x for x in args.sections.split(",") if x]
@@ -720,11 +735,16 @@ def main() -> None:
     if "klue" in sections:
         t0, load0 = time.perf_counter(), os.getloadavg()
         print("KLUE-NER ...", file=sys.stderr)
-        results["klue_ner"] = bench_klue(
-            ["rules", "auto", "crf"] if args.quick else ["rules", "auto", "kiwi", "crf"],
-            1000 if args.quick else None,
-        )
+        modes = ["rules", "auto", "crf"] if args.quick else ["rules", "auto", "kiwi", "crf", "crf-e5"]
+        if args.klue_modes:
+            modes = [m for m in args.klue_modes.split(",") if m]
+        klue = bench_klue(modes, 1000 if args.quick else None)
+        if args.klue_modes:  # keep the rows of the modes not rerun (same split, same code for them)
+            klue = {**results.get("klue_ner", {}), **klue}
+        results["klue_ner"] = klue
         stamp("klue", t0, load0)
+        if args.klue_modes:
+            results["runs"]["klue"]["command"] += " --klue-modes " + ",".join(modes)
     if "injection" in sections:
         t0, load0 = time.perf_counter(), os.getloadavg()
         print("injection ...", file=sys.stderr)

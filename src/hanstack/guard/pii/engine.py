@@ -62,7 +62,8 @@ class PiiConfig:
     person names are found (``off``, ``rules`` regex only, ``auto`` rules + Kiwi around titles and
     label words, ``kiwi`` rules + Kiwi candidates scored by a logistic model over the whole text,
     ``crf`` rules + a character CRF over Kiwi morphemes on the whole text — the most accurate,
-    and as slow as Kiwi: see notes/guard.md for measured figures).
+    and as slow as Kiwi: see notes/guard.md for measured figures; ``crf-e5`` the same CRF that also
+    reads multilingual-e5-small token states — more accurate again, and slower again: batch use only).
     ``context_window``: characters before (and half as many after) a span searched for context words.
     ``extra_context``: more context words per type (e.g. in-house labels).
     """
@@ -85,9 +86,9 @@ class PiiConfig:
             )
         if not 0.0 <= self.threshold <= 1.0:
             raise InvalidInputError(f"PII threshold {self.threshold} is outside [0, 1]")
-        if self.names not in ("off", "rules", "auto", "kiwi", "crf"):
+        if self.names not in ("off", "rules", "auto", "kiwi", "crf", "crf-e5"):
             raise InvalidInputError(
-                f"unknown names mode {self.names!r}", hint="use off, rules, auto, kiwi or crf"
+                f"unknown names mode {self.names!r}", hint="use off, rules, auto, kiwi, crf or crf-e5"
             )
 
 
@@ -167,8 +168,8 @@ class PiiEngine:
         zones = _zones if self.config.zoned else _whole_text
         found = _in_zones(find_person_rules, text, zones(text, NAME_HINT, 12, 14))
         mode = self.config.names
-        if mode == "crf":
-            found += find_person_crf(text, self._get_kiwi())
+        if mode in ("crf", "crf-e5"):
+            found += find_person_crf(text, self._get_kiwi(), e5=mode == "crf-e5")
         elif mode == "kiwi":
             found += find_person_kiwi(text, self._get_kiwi())
         elif mode == "auto":

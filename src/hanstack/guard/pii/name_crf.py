@@ -23,6 +23,7 @@ data (see notes/guard.md for the licence question). The model is a python-crfsui
 from __future__ import annotations
 
 import argparse
+import pickle
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -34,12 +35,14 @@ from typing import Any
 from hanstack.errors import GuardError, MissingDependencyError
 
 MODEL_RESOURCE = "person_name_crf.crfsuite"
+E5_MODEL_RESOURCE = "person_name_crf_e5.crfsuite"
 
 _HANGUL_LO, _HANGUL_HI = "가", "힣"
 
 
-def default_crf_path() -> Path:
-    return Path(str(resources.files("hanstack") / "data" / "guard" / MODEL_RESOURCE))
+def default_crf_path(e5: bool = False) -> Path:
+    name = E5_MODEL_RESOURCE if e5 else MODEL_RESOURCE
+    return Path(str(resources.files("hanstack") / "data" / "guard" / name))
 
 
 def _char_class(ch: str) -> str:
@@ -266,33 +269,59 @@ def segments(text: str, max_len: int = 400) -> list[tuple[int, int]]:
 
 
 class NameTagger:
-    """The shipped CRF: ``find(text, kiwi)`` → ``[(start, end, probability)]`` person spans."""
+    """The shipped CRF: ``find(text, kiwi)`` → ``[(start, end, probability)]`` person spans.
 
-    def __init__(self, path: Path) -> None:
+    With ``probe_path`` (mode ``crf-e5``) every segment is also run through multilingual-e5-small
+    (:mod:`hanstack.guard.pii.e5_states`) and the CRF gets the probe features of
+    :mod:`hanstack.guard.pii.name_e5` next to its own.
+    """
+
+    def __init__(self, path: Path, probe_path: Path | None = None) -> None:
         try:
             import pycrfsuite
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError(
                 "python-crfsuite", "guard", "the person-name CRF (PiiConfig(names='crf'))"
             ) from exc
-        if not path.exists():
-            raise GuardError(
-                f"person-name CRF model not found at {path}",
-                hint="retrain with: python -m hanstack.guard.pii.name_crf",
-            )
+        for p in (path, probe_path):
+            if p is not None and not p.exists():
+                raise GuardError(
+                    f"person-name CRF file not found at {p}",
+                    hint="retrain with: python -m hanstack.guard.pii.name_crf"
+                    + (" --e5" if probe_path is not None else ""),
+                )
         self.path = path
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open(str(path))
+        self._probe: Any = None
+        self._encoder: Any = None
+        if probe_path is not None:
+            from hanstack.guard.pii.e5_states import load_encoder
+            from hanstack.guard.pii.name_e5 import E5Probe
+
+            self._probe = E5Probe.load(probe_path)
+            self._encoder = load_encoder()
+
+    def features(self, text: str, toks: Sequence[Any]) -> list[list[str]]:
+        feats = char_features(text, toks)
+        if self._probe is not None:
+            from hanstack.guard.pii.name_e5 import e5_char_features
+
+            ts = self._encoder.encode(text)
+            extra = e5_char_features(
+                len(text), ts, self._probe.probs(ts.states), self._probe.clusters(ts.states)
+            )
+            feats = [a + b for a, b in zip(feats, extra, strict=True)]
+        return feats
 
     def tag(self, text: str, toks: Sequence[Any]) -> list[str]:
-        return list(self._tagger.tag(char_features(text, toks)))
+        return list(self._tagger.tag(self.features(text, toks)))
 
     def find(self, text: str, kiwi: Any) -> list[tuple[int, int, float]]:
         out: list[tuple[int, int, float]] = []
         for a, b in segments(text):
             piece = text[a:b]
-            toks = kiwi.tokenize(piece)
-            labels = self._tagger.tag(char_features(piece, toks))
+            labels = self._tagger.tag(self.features(piece, kiwi.tokenize(piece)))
             for s, e in spans_from_labels(labels):
                 # probability of the whole labelled path is a poor span confidence; use the mean
                 # marginal of the span's labels instead (cheap: crfsuite keeps the lattice)
@@ -301,10 +330,14 @@ class NameTagger:
         return out
 
 
-@lru_cache(maxsize=1)
-def load_name_tagger(path: str | None = None) -> NameTagger:
-    """The shipped tagger, opened once per process."""
-    return NameTagger(Path(path) if path else default_crf_path())
+@lru_cache(maxsize=2)
+def load_name_tagger(path: str | None = None, e5: bool = False) -> NameTagger:
+    """The shipped tagger (``e5``: the one with e5 probe features), opened once per process."""
+    if not e5:
+        return NameTagger(Path(path) if path else default_crf_path())
+    from hanstack.guard.pii.name_e5 import default_probe_path
+
+    return NameTagger(Path(path) if path else default_crf_path(e5=True), default_probe_path())
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -319,6 +352,7 @@ def train(
     keep: frozenset[str] | None = None,
     lexicon: Mapping[str, int] | None = None,
     folds: int = 5,
+    extra: Sequence[Sequence[list[str]]] | None = None,
 ) -> dict[str, Any]:
     """Train on ``sentences`` and save the model to ``out``; returns the seen-name gazetteer and stats.
 
@@ -337,6 +371,8 @@ def train(
     trainer = pycrfsuite.Trainer(verbose=False)
     for j, (text, ents) in enumerate(sentences):
         feats = char_features(text, kiwi.tokenize(text), lex, fold_known[j % folds])
+        if extra is not None:
+            feats = [a + list(b) for a, b in zip(feats, extra[j], strict=True)]
         trainer.append(feats, bio_labels(len(text), ents, keep))
     trainer.set_params(
         {"c1": c1, "c2": c2, "max_iterations": max_iterations, "feature.possible_transitions": True}
@@ -358,7 +394,15 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path.cwd().parent / "shared" / "data")
-    ap.add_argument("--out", type=Path, default=default_crf_path())
+    ap.add_argument("--out", type=Path, default=None, help="model path (default: the shipped one)")
+    ap.add_argument(
+        "--e5",
+        action="store_true",
+        help="train the crf-e5 model: adds multilingual-e5-small probe features (~15-30 min, one core)",
+    )
+    ap.add_argument(
+        "--states-cache", type=Path, default=None, help="pickle of the e5 states, reused when present (--e5)"
+    )
     ap.add_argument("--c1", type=float, default=0.05)
     ap.add_argument("--c2", type=float, default=0.01)
     ap.add_argument("--iterations", type=int, default=150)
@@ -367,19 +411,37 @@ def main(argv: list[str] | None = None) -> None:
     if not src.exists():
         raise GuardError(f"KLUE-NER dev not found at {src}", hint="pass --shared")
     sents = [s for i, s in enumerate(klue_sentences(src)) if i % 2 == 0]
+    out: Path = args.out or default_crf_path(e5=args.e5)
+    extra = None
+    if args.e5:
+        from hanstack.guard.pii.e5_states import load_encoder
+        from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_features, encode_all
+
+        cache: Path | None = args.states_cache
+        if cache is not None and cache.exists():
+            with cache.open("rb") as f:
+                states = pickle.load(f)  # a file this command wrote itself
+        else:
+            states = encode_all([t for t, _ in sents], load_encoder(), progress=True)
+            if cache is not None:
+                with cache.open("wb") as f:
+                    pickle.dump(states, f)
+        extra, probe = cross_fitted_features(sents, states)
+        probe.save(out.parent / PROBE_RESOURCE)
     info = train(
         sents,
         get_kiwi(workers=1).kiwi,
-        args.out,
+        out,
         c1=args.c1,
         c2=args.c2,
         max_iterations=args.iterations,
         lexicon=load_lexicon(),
+        extra=extra,
     )
     known = info.pop("known")
-    save_lexicon(known, args.out.parent / KNOWN_RESOURCE)
+    save_lexicon(known, out.parent / KNOWN_RESOURCE)
     print(
-        f"saved {args.out} and {len(known)} seen names: {info} "
+        f"saved {out} and {len(known)} seen names: {info} "
         f"(trained on {len(sents)} even-indexed KLUE-NER dev sentences)"
     )
 

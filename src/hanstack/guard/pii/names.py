@@ -20,7 +20,7 @@ from typing import Any, Literal
 from hanstack.guard.pii import types as T
 from hanstack.guard.pii.types import Candidate
 
-NameMode = Literal["off", "rules", "auto", "kiwi", "crf"]
+NameMode = Literal["off", "rules", "auto", "kiwi", "crf", "crf-e5"]
 
 SINGLE_SURNAMES = (
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추"
@@ -470,17 +470,19 @@ def find_person_kiwi(
     return out
 
 
-def find_person_crf(text: str, kiwi: Any) -> list[Candidate]:
-    """Person spans from the character CRF (:mod:`hanstack.guard.pii.name_crf`) over the whole text.
+def find_person_crf(text: str, kiwi: Any, *, e5: bool = False) -> list[Candidate]:
+    """Person spans from the character CRF (:mod:`hanstack.guard.pii.name_crf`) over the whole text
+    (``e5``: the CRF that also reads multilingual-e5-small token states, mode ``crf-e5``).
 
     The score is the mean marginal probability of the span's labels, so the engine's threshold
     (0.5) also drops the spans the CRF itself is unsure about.
     """
     from hanstack.guard.pii.name_crf import load_name_tagger
 
+    why = "name CRF+e5" if e5 else "name CRF"
     return [
-        Candidate(T.PERSON, a, b, p, [f"name CRF p={p:.2f}"], (), (), 0.0)
-        for a, b, p in load_name_tagger().find(text, kiwi)
+        Candidate(T.PERSON, a, b, p, [f"{why} p={p:.2f}"], (), (), 0.0)
+        for a, b, p in load_name_tagger(e5=e5).find(text, kiwi)
     ]
 
 
