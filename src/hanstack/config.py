@@ -104,8 +104,8 @@ class RetrievalSettings(BaseModel):
     """BM25 parameters, fixed when an index is created (stored weights depend on them)."""
     sparse_scorer: Literal["memory", "engine"] = "memory"
     """Embedded store only. ``memory``: BM25 candidates from an in-memory mirror of the index's
-    sparse vectors (same scores as the engine, ~3-10x faster at 100k chunks; built on the first
-    query, ~2 s per 100k chunks, ~40 MB per 100k). ``engine``: Qdrant Edge's own sparse search."""
+    sparse vectors (same scores as the engine; hybrid query p50 halved at 100k chunks; built on
+    the first query, ~4 s and ~185 MB per 100k chunks). ``engine``: Qdrant Edge's own sparse search."""
     hnsw_m: int = Field(default=16, ge=4)
     hnsw_ef_construct: int = Field(default=128, ge=8)
     hnsw_ef: int = Field(default=256, ge=8)
