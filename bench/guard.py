@@ -1,8 +1,9 @@
 """Guard benchmark: Korean PII, prompt injection, tool-policy speed. Results in bench/results/guard.*
 
-    .venv/bin/python bench/guard.py            # everything (~10 min on 2 cores)
-    .venv/bin/python bench/guard.py --quick    # smaller KLUE slice, no Kiwi-everywhere run
+    .venv/bin/python bench/guard.py            # everything (~25 min on 2 cores; names=crf-e5 is ~15 of them)
+    .venv/bin/python bench/guard.py --quick    # smaller KLUE slice, no Kiwi-everywhere run, no crf-e5
     .venv/bin/python bench/guard.py --no-presidio
+    .venv/bin/python bench/guard.py --sections klue --klue-modes crf-e5   # one names mode, other rows kept
 
 PII
 - ``pii/korean_pii_pypi``: its 80 regression cases (type, text, expected detected?) scored per type as
@@ -17,7 +18,7 @@ PII
   ``.hanstack/venv-presidio``, created on first use (presidio-analyzer is not a hanstack dependency).
 - KLUE-NER dev, the 2,500 odd-indexed sentences (the person-name model is trained on the even-indexed
   ones): PS spans against PERSON and LC spans against ADDRESS, exact-span and overlap precision/recall,
-  for each person-name mode.
+  for each person-name mode (``crf`` and ``crf-e5`` are trained on the even-indexed half only).
 
 Injection (held out)
 - attacks: the 50 ``jailbreaking`` rows of ``guardrail/llm-red-teaming-dataset-kr.jsonl``; two models are
