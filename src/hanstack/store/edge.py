@@ -126,6 +126,48 @@ def _open_shard(path: Path, opener: Callable[[], Any]) -> Any:
 _SHARDS = _OpenShards()
 
 
+def _mirror_from_shard(q: Any, shard: Any) -> tuple[Bm25Mirror, int]:
+    """Every point's access fields and BM25 vector, scrolled page by page into columns (no
+    per-point Python objects kept: ~3.5 s and ~185 MB for 100k chunks)."""
+    mirror = Bm25Mirror()
+    points = 0
+    offset = None
+    while True:
+        records, offset = shard.scroll(
+            q.ScrollRequest(
+                offset=offset, limit=10_000, with_payload=["doc_id", "tenant", "acl"], with_vector=[SPARSE]
+            )
+        )
+        keys, docs, tenants, acls, lengths = [], [], [], [], []
+        indices: list[int] = []
+        values: list[float] = []
+        for r in records:
+            p = r.payload or {}
+            keys.append(str(r.id))
+            docs.append(p.get("doc_id", ""))
+            tenants.append(p.get("tenant", ""))
+            acls.append(p.get("acl") or ())
+            vec = (r.vector or {}).get(SPARSE)  # absent for chunks without terms
+            lengths.append(len(vec.indices) if vec is not None else 0)
+            if vec is not None:
+                indices.extend(vec.indices)
+                values.extend(vec.values)
+        mirror.add_columns(
+            keys,
+            docs,
+            tenants,
+            acls,
+            np.asarray(lengths, dtype=np.int64),
+            np.asarray(indices, dtype=np.int64),
+            np.asarray(values, dtype=np.float32),
+        )
+        points += len(records)
+        if offset is None:
+            break
+    mirror.compact()
+    return mirror, points
+
+
 class EdgeStore(QdrantStoreBase):
     """A Qdrant Edge shard in ``path``; created on first open."""
 
@@ -313,49 +355,7 @@ class EdgeStore(QdrantStoreBase):
         with shared.lock:
             if shared.mirror is None:
                 started = time.perf_counter()
-                q = self._q
-                mirror = Bm25Mirror()
-                points = 0
-                offset = None
-                while True:  # page by page into columns: no per-point Python objects kept
-                    records, offset = self._shard.scroll(
-                        q.ScrollRequest(
-                            offset=offset,
-                            limit=10_000,
-                            with_payload=["doc_id", "tenant", "acl"],
-                            with_vector=[SPARSE],
-                        )
-                    )
-                    keys, docs, tenants, acls, lengths = [], [], [], [], []
-                    indices: list[int] = []
-                    values: list[float] = []
-                    for r in records:
-                        p = r.payload or {}
-                        keys.append(str(r.id))
-                        docs.append(p.get("doc_id", ""))
-                        tenants.append(p.get("tenant", ""))
-                        acls.append(p.get("acl") or ())
-                        vec = (r.vector or {}).get(SPARSE)
-                        if vec is None:
-                            lengths.append(0)
-                            continue
-                        ind = vec.indices
-                        lengths.append(len(ind))
-                        indices.extend(ind)
-                        values.extend(vec.values)
-                    mirror.add_columns(
-                        keys,
-                        docs,
-                        tenants,
-                        acls,
-                        np.asarray(lengths, dtype=np.int64),
-                        np.asarray(indices, dtype=np.int64),
-                        np.asarray(values, dtype=np.float32),
-                    )
-                    points += len(records)
-                    if offset is None:
-                        break
-                mirror.compact()
+                mirror, points = _mirror_from_shard(self._q, self._shard)
                 shared.mirror = mirror
                 log.info(
                     "built the BM25 mirror",
@@ -421,14 +421,11 @@ class EdgeStore(QdrantStoreBase):
         if requests:
             answers = self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
             for (kind, _), points in zip(requests, answers, strict=True):
-                hits = [
-                    Candidate(
-                        str(p.id),
-                        float(p.score),
-                        (p.payload or {}).get("doc_id", "") if mirror is None else mirror.doc_id(str(p.id)),
-                    )
-                    for p in points
-                ]
+                hits = []
+                for p in points:
+                    key = str(p.id)  # the engine hands out uuid.UUID objects; one conversion each
+                    doc = mirror.doc_id(key) if mirror is not None else (p.payload or {}).get("doc_id", "")
+                    hits.append(Candidate(key, float(p.score), doc))
                 setattr(result, kind, hits)
         return result
 
