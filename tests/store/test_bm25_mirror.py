@@ -138,3 +138,29 @@ def test_cached_filtered_postings_follow_writes(monkeypatch):
     assert sorted(c.key for c in m.search(SparseVec([7], [1.0]), scope, 10)) == ["k2", "k3", "k4"]
     m.add([MirrorRow("k8", "d8", "t1", ("hr",), SparseVec([7], [2.0]))])
     assert m.search(SparseVec([7], [1.0]), scope, 1)[0].key == "k8"
+
+
+def test_unknown_sparse_scorer_is_refused(tmp_path):
+    from hanstack.errors import StoreError
+    from hanstack.store.edge import EdgeStore
+
+    with pytest.raises(StoreError) as err:
+        EdgeStore(tmp_path / "idx", HashEmbedder(), sparse_scorer="bm25s")
+    assert "bm25s" in str(err.value) and "memory or engine" in (err.value.hint or "")
+
+
+def test_replacing_chunks_again_and_again_rebuilds_the_mirror_from_the_shard(tmp_path):
+    from hanstack.store.edge import EdgeStore
+
+    store = EdgeStore(tmp_path / "idx", HashEmbedder())
+    chunks = [make_chunk(f"합병 {i}", doc=f"d{i}", terms=["합병", str(i)]) for i in range(10)]
+    store.upsert_chunks(chunks)
+    q = StoreQuery(scope=AccessScope("t1", ("public",)), limit=20, sparse=store.encoder.query(["합병"]))
+    assert len(store.query(q).sparse) == 10
+    built = store._shared.mirror
+    store.upsert_chunks(chunks[:6])  # 6 dead of 16 rows: kept
+    assert store._shared.mirror is built
+    store.upsert_chunks(chunks)  # 16 dead of 26 rows: more than half, rebuilt on the next query
+    assert store._shared.mirror is None
+    assert len(store.query(q).sparse) == 10 and store._shared.mirror is not built
+    store.close()

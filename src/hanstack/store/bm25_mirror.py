@@ -162,11 +162,8 @@ class Bm25Mirror:
         """Merge each term's segments into one array (after a bulk build: one copy now instead of
         a merge on the first query that reads the term)."""
         with self._lock:
-            for term, segments in self._postings.items():
-                if len(segments) > 1:
-                    self._postings[term] = [
-                        (np.concatenate([s[0] for s in segments]), np.concatenate([s[1] for s in segments]))
-                    ]
+            for term in list(self._postings):
+                self._posting(term)
 
     def _add_postings(self, terms: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         order = np.argsort(terms, kind="stable")
@@ -201,10 +198,9 @@ class Bm25Mirror:
         row = self._row_of.get(key)
         return self._doc_ids[row] if row is not None else ""
 
-    def _mask(self, scope: AccessScope) -> tuple[np.ndarray, int]:
+    def _mask(self, scope: AccessScope, cache_key: tuple[str, frozenset[str]]) -> tuple[np.ndarray, int]:
         """The points ``scope`` may see, and how many of them have a sparse vector (the IDF's N:
         a chunk without terms has no sparse vector in the engine either)."""
-        cache_key = (scope.tenant, frozenset(scope.groups))
         cached = self._masks.get(cache_key)
         if cached is not None:
             return cached
@@ -277,11 +273,11 @@ class Bm25Mirror:
         if limit < 1 or not len(query) or not scope.groups:
             return []
         with self._lock:
-            mask, corpus = self._mask(scope)
+            scope_key = (scope.tenant, frozenset(scope.groups))
+            mask, corpus = self._mask(scope, scope_key)
             if corpus == 0:
                 return []
             scores, touched = self._scratch()
-            scope_key = (scope.tenant, frozenset(scope.groups))
             for term, weight in zip(query.indices, query.values, strict=True):
                 found = self._visible(int(term), scope_key, mask)
                 if found is None or len(found[0]) == 0:
