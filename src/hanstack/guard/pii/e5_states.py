@@ -220,15 +220,18 @@ class E5Encoder:
         return ids, spans
 
     # -- encoder ----------------------------------------------------------------------------------
-    def _forward(self, ids: list[int]) -> np.ndarray:
+    def _forward(self, ids: list[int], layers: tuple[int, ...] = ()) -> np.ndarray:
+        """Final states ``[L, H]``, or with ``layers`` (1-based layer numbers, distinct) those layers'
+        outputs side by side ``[L, H * len(layers)]``; layers above the highest one are not run."""
         H, NH = self.H, self.NH
+        keep: dict[int, np.ndarray] = {}
         hd = H // NH
         rows = self._word[np.asarray(ids)]
         x = _dequant(rows, len(ids), H) + self._pos[: len(ids)] + self._type
         x = _layernorm(x, *self._eln, self.eps)
         L = len(ids)
         scale = 1.0 / np.sqrt(hd)
-        for qkv, qkv_b, ao, ao_b, aln, fi, fi_b, fo, fo_b, oln in self._layers:
+        for lyr, (qkv, qkv_b, ao, ao_b, aln, fi, fi_b, fo, fo_b, oln) in enumerate(self._layers, 1):
             z = x @ qkv + qkv_b
             q = z[:, :H].reshape(L, NH, hd).transpose(1, 0, 2)
             k = z[:, H : 2 * H].reshape(L, NH, hd).transpose(1, 2, 0)
@@ -241,16 +244,28 @@ class E5Encoder:
             m = x @ fi + fi_b
             m = 0.5 * m * (1.0 + _erf(m * 0.7071067811865476))
             x = _layernorm(x + m @ fo + fo_b, *oln, self.eps)
+            if lyr in layers:
+                keep[lyr] = x
+                if len(keep) == len(layers):
+                    break  # the layers above are not needed (a probe over layer 7 runs 7 of 12)
+        if layers:
+            return np.concatenate([keep[k] for k in layers], axis=1).astype(np.float32)
         return x.astype(np.float32)
 
-    def encode(self, text: str) -> TokenStates:
-        """States of ``text``'s tokens; texts over 510 tokens are encoded in consecutive windows."""
+    def encode(self, text: str, layers: tuple[int, ...] = ()) -> TokenStates:
+        """States of ``text``'s tokens; texts over 510 tokens are encoded in consecutive windows.
+        ``layers`` (1-based, e.g. ``(9, 12)``): those layers' states side by side instead of the final
+        layer's alone."""
+        if any(not 1 <= k <= self.NL for k in layers) or len(set(layers)) != len(layers):
+            raise GuardError(f"e5 layers must be distinct numbers 1-{self.NL}, got {layers}")
         ids, spans = self.tokenize(text)
         w = self.MAXP - 2
         parts = [
-            self._forward([self.bos, *ids[a : a + w], self.eos])[1:-1] for a in range(0, max(1, len(ids)), w)
+            self._forward([self.bos, *ids[a : a + w], self.eos], layers)[1:-1]
+            for a in range(0, max(1, len(ids)), w)
         ]
-        states = np.concatenate(parts) if ids else np.zeros((0, self.H), np.float32)
+        width = self.H * max(1, len(layers))
+        states = np.concatenate(parts) if ids else np.zeros((0, width), np.float32)
         return TokenStates(tuple(ids), tuple(spans), states)
 
 

@@ -307,7 +307,8 @@ class NameTagger:
         if self._probe is not None:
             from hanstack.guard.pii.name_e5 import e5_char_features
 
-            ts = self._encoder.encode(text)
+            layers = self._probe.layers
+            ts = self._encoder.encode(text, () if layers == (12,) else layers)
             extra = e5_char_features(
                 len(text), ts, self._probe.probs(ts.states), self._probe.clusters(ts.states)
             )
@@ -403,6 +404,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--states-cache", type=Path, default=None, help="pickle of the e5 states, reused when present (--e5)"
     )
+    ap.add_argument(
+        "--layers",
+        default="7",
+        help="comma-separated e5 layers (1-12) the probe reads side by side (--e5; the encoder stops "
+        "at the highest); layer 7 was best on the inner split",
+    )
+    ap.add_argument(
+        "--hidden", type=int, default=256, help="hidden units of the MLP probe (--e5; 0: a logistic probe)"
+    )
+    ap.add_argument("--epochs", type=int, default=15, help="training passes of the MLP probe")
+    ap.add_argument(
+        "--probe-cache",
+        type=Path,
+        default=None,
+        help="directory for the fitted probes (--e5): a rerun reuses them, so training can run in pieces",
+    )
     ap.add_argument("--c1", type=float, default=0.05)
     ap.add_argument("--c2", type=float, default=0.01)
     ap.add_argument("--iterations", type=int, default=150)
@@ -417,16 +434,26 @@ def main(argv: list[str] | None = None) -> None:
         from hanstack.guard.pii.e5_states import load_encoder
         from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_features, encode_all
 
+        layers = tuple(int(v) for v in args.layers.split(","))
         cache: Path | None = args.states_cache
         if cache is not None and cache.exists():
             with cache.open("rb") as f:
                 states = pickle.load(f)  # a file this command wrote itself
         else:
-            states = encode_all([t for t, _ in sents], load_encoder(), progress=True)
+            enc_layers = () if layers == (12,) else layers
+            states = encode_all([t for t, _ in sents], load_encoder(), progress=True, layers=enc_layers)
             if cache is not None:
                 with cache.open("wb") as f:
                     pickle.dump(states, f)
-        extra, probe = cross_fitted_features(sents, states)
+        width = states[0].states.shape[1]
+        if width != 384 * len(layers):
+            raise GuardError(
+                f"the states in {cache} are {width} wide, --layers {args.layers} needs {384 * len(layers)}",
+                hint="pass the --layers the cache was made with, or a new --states-cache path",
+            )
+        extra, probe = cross_fitted_features(
+            sents, states, layers=layers, hidden=args.hidden, epochs=args.epochs, cache=args.probe_cache
+        )
         probe.save(out.parent / PROBE_RESOURCE)
     info = train(
         sents,
