@@ -607,6 +607,14 @@ def embed_reviews(n: int, budget_s: float) -> None:
     log("all review vectors cached")
 
 
+def store_defaults() -> dict[str, int]:
+    """The HNSW build and search beams a default workspace uses (from the settings)."""
+    from hanstack.config import RetrievalSettings
+
+    r = RetrievalSettings()
+    return {"hnsw_ef_construct": r.hnsw_ef_construct, "hnsw_ef": r.hnsw_ef}
+
+
 def recall(n: int) -> dict[str, Any]:
     """HNSW vs exact top-10 on n real e5 vectors of NSMC reviews (cached)."""
     from dataclasses import replace
@@ -631,7 +639,10 @@ def recall(n: int) -> dict[str, Any]:
     out: dict[str, Any] = {"vectors": len(docs), "queries": len(probes), "load_average": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="hanstack-recall-") as tmp:
         # a low indexing threshold so that HNSW is built even for a small sample (else exact search)
-        store = EdgeStore(Path(tmp) / "idx", cache, indexing_threshold_kb=1000)
+        store = EdgeStore(
+            Path(tmp) / "idx", cache, indexing_threshold_kb=1000,
+            hnsw_ef_construct=store_defaults()["hnsw_ef_construct"],
+        )  # fmt: skip
         store.upsert_chunks(docs)
         store.flush()
         t = time.perf_counter()
@@ -641,7 +652,9 @@ def recall(n: int) -> dict[str, Any]:
         out["segments"] = info.segments_count
         out["indexed_vectors"] = info.indexed_vectors_count
         exact_lat = []
-        for ef in (16, 32, 64, 128, 256, 512):
+        out["hnsw"] = {"m": 16, "ef_construct": store_defaults()["hnsw_ef_construct"],
+                       "default_search_ef": store_defaults()["hnsw_ef"]}  # fmt: skip
+        for ef in (16, 32, 64, 128, 160, 192, 256, 512):
             hits, lat = 0, []
             for q, c in zip(qv, probes, strict=True):
                 scope = AccessScope(c.provenance.tenant, tuple(GROUPS))
@@ -711,7 +724,7 @@ def markdown(res: dict[str, Any]) -> str:
     if r:
         lines += ["", f"## ANN recall on {r['vectors']:,} real e5 vectors ({r['queries']} queries)", ""]
         lines += [
-            f"- {k}: {v if isinstance(v, str | list | tuple) else round(v, 4)}"
+            f"- {k}: {v if isinstance(v, str | list | tuple | dict) else round(v, 4)}"
             for k, v in r.items()
             if k not in ("vectors", "queries")
         ]

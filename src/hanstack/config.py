@@ -107,10 +107,12 @@ class RetrievalSettings(BaseModel):
     sparse vectors (same scores as the engine; hybrid query p50 halved at 100k chunks; built on
     the first query, ~4 s and ~185 MB per 100k chunks). ``engine``: Qdrant Edge's own sparse search."""
     hnsw_m: int = Field(default=16, ge=4)
-    hnsw_ef_construct: int = Field(default=128, ge=8)
-    hnsw_ef: int = Field(default=256, ge=8)
-    """HNSW graph degree, build beam and search beam of the dense index (search beam 256: ANN
-    recall@10 0.97 vs exact on 20k real e5 vectors; 128 gave 0.94)."""
+    hnsw_ef_construct: int = Field(default=256, ge=8)
+    hnsw_ef: int = Field(default=160, ge=8)
+    """HNSW graph degree, build beam and search beam of the dense index. On 20k real e5 vectors
+    (top 10 of 100 candidates vs exact): build beam 256 + search beam 160 gives recall@10 0.969,
+    and the search costs ~1.3 ms instead of ~2.1 ms at 100k chunks with beam 256; an index built
+    with beam 128 reaches 0.958 at 160 (0.972 at 256, 0.941 at 128)."""
 
 
 class ModelSettings(BaseModel):

@@ -269,6 +269,38 @@ def docs_rm(
         console.print(f"removed {doc_id}")
 
 
+@docs_app.command("reindex")
+def docs_reindex(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Rebuild the search index from the registry: after an upgrade changed the index format
+    (the error says so), after changing the embedder or BM25 settings, or when the index is
+    damaged. Deletes the index, then embeds and indexes every registered chunk again; documents
+    and their chunks stay as they are (no file is re-read).
+
+    Example: [bold]hanstack docs reindex[/]
+    """
+    from hanstack.ingest.pipeline import IngestReport
+    from hanstack.ingest.registry import Registry
+    from hanstack.store import Store, drop_index
+
+    settings = state(ctx).settings()
+    settings.ensure_home()
+    dropped = drop_index(settings)
+    registry = Registry(settings.db_path)
+    try:
+        registry.mark_all_unindexed()
+    finally:
+        registry.close()
+    report = IngestReport()
+    with ingestor(settings, show_progress=not as_json) as ing:
+        ing.sync_index(report)
+        if isinstance(ing.index, Store):
+            ing.index.optimize()  # build the HNSW graph now, not on some later write
+    if as_json:
+        print_json({"dropped": dropped, "chunks_indexed": report.chunks_indexed})
+    else:
+        console.print(f"rebuilt the index ({dropped}): {report.chunks_indexed} chunks indexed")
+
+
 def _short(source: str, width: int = 60) -> str:
     return source if len(source) <= width else "…" + source[-(width - 1) :]
 

@@ -14,6 +14,7 @@ implementations of the same formulas live in the tests, which check these agree 
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -89,5 +90,8 @@ def _weights(lists: Sequence[Ranked], weights: Sequence[float] | None) -> Sequen
 
 
 def _sorted(fused: dict[str, float]) -> list[tuple[str, float]]:
-    # ties broken by key so results are deterministic
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    """Best score first, ties by key (deterministic): two C-keyed sorts, the second stable, cost
+    less than one sort with a Python key function (~200 candidates per query)."""
+    items = sorted(fused.items())
+    items.sort(key=itemgetter(1), reverse=True)  # reverse=True keeps equal scores in key order
+    return items

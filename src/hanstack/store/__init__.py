@@ -32,6 +32,7 @@ __all__ = [
     "StoreQuery",
     "StoreResult",
     "StoredChunk",
+    "drop_index",
     "exact_terms",
     "open_store",
     "point_id",
@@ -93,4 +94,32 @@ def open_store(
             replication_factor=r.replication_factor,
             **common,  # type: ignore[arg-type]
         )
+    raise ConfigError(f"unknown retrieval.store {r.store!r}", hint="choose edge or qdrant")
+
+
+def drop_index(settings: Settings) -> str:
+    """Delete the workspace's search index (the Qdrant Edge folder, or the Qdrant collection) so
+    that it can be rebuilt from the registry: after an upgrade changed the index format, or when
+    the index is damaged. Returns what was deleted. Nothing else (registry, files) is touched."""
+    import shutil
+
+    from hanstack.errors import ConfigError, StoreError
+
+    r = settings.retrieval
+    if r.store == "edge":
+        path = settings.index_dir
+        if path.exists():
+            try:
+                shutil.rmtree(path)
+            except OSError as exc:
+                raise StoreError(f"cannot delete the index folder {path}: {exc.strerror}") from exc
+        return str(path)
+    if r.store == "qdrant":
+        from hanstack.store.qdrant import drop_collection
+
+        key = r.qdrant_api_key.get_secret_value() if r.qdrant_api_key else None
+        if not r.qdrant_url:
+            raise ConfigError("retrieval.store is 'qdrant' but retrieval.qdrant_url is not set")
+        drop_collection(r.qdrant_url, r.collection, api_key=key)
+        return f"{r.qdrant_url} collection {r.collection}"
     raise ConfigError(f"unknown retrieval.store {r.store!r}", hint="choose edge or qdrant")

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -61,9 +61,12 @@ class StoreQuery:
     hnsw_ef: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One ranked candidate: the engine's point key, its score and its document."""
+class Candidate(NamedTuple):
+    """One ranked candidate: the engine's point key, its score and its document.
+
+    A named tuple, not a frozen dataclass: a query builds ~200 of them, and a frozen dataclass
+    costs ~2.3 µs each to construct here (one ``object.__setattr__`` per field) against ~0.3 µs,
+    which was ~0.4 ms of a ~6 ms hybrid query at 100k chunks."""
 
     key: str
     score: float
@@ -126,11 +129,23 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _ID_NAMESPACE = uuid.UUID("6f1c1c0e-6d1b-4a55-9b4e-68616e737461")
 
 
-def point_id(chunk_id: str) -> str:
-    """Qdrant point id of a chunk: its 128-bit hex id as a UUID, or a UUID5 of any other id."""
+def point_id(chunk_id: str) -> int:
+    """Qdrant point id of a chunk: the first 63 bits of its 128-bit hex id (of a UUID5 for any
+    other id), as an unsigned integer.
+
+    Integers, not UUIDs: the engine hands every result's id to Python, and a ``uuid.UUID`` costs
+    ~3 µs to build and ~2 µs to print here against ~0.3 µs for an int, i.e. ~0.5 ms of a hybrid
+    query that returns 100+ ids. 63 bits keep collisions negligible (about N²/2⁶⁴: 5·10⁻⁶ at ten
+    million chunks) and stay inside a signed 64-bit integer for any client."""
     if _HEX32.fullmatch(chunk_id):
-        return str(uuid.UUID(hex=chunk_id))
-    return str(uuid.uuid5(_ID_NAMESPACE, chunk_id))
+        return int(chunk_id[:16], 16) >> 1
+    return uuid.uuid5(_ID_NAMESPACE, chunk_id).int >> 65
+
+
+def point_ids(keys: Sequence[str]) -> list[int]:
+    """Point ids back from the string keys :meth:`Store.query` hands out; a key that is not one
+    of ours (not a decimal integer) is dropped, as an unknown key is."""
+    return [int(k) for k in keys if k.isdigit()]
 
 
 def chunk_payload(chunk: Chunk) -> dict[str, Any]:

@@ -198,6 +198,11 @@ class Bm25Mirror:
         row = self._row_of.get(key)
         return self._doc_ids[row] if row is not None else ""
 
+    def doc_ids(self, keys: Sequence[str]) -> list[str]:
+        """:meth:`doc_id` of many keys (the dense candidates of a query) in one call."""
+        row_of, docs = self._row_of.get, self._doc_ids
+        return [docs[row] if (row := row_of(key)) is not None else "" for key in keys]
+
     def _mask(self, scope: AccessScope, cache_key: tuple[str, frozenset[str]]) -> tuple[np.ndarray, int]:
         """The points ``scope`` may see, and how many of them have a sparse vector (the IDF's N:
         a chunk without terms has no sparse vector in the engine either)."""
@@ -298,7 +303,12 @@ class Bm25Mirror:
                 candidates, cand_scores = candidates[top], cand_scores[top]
             order = np.lexsort((candidates, -cand_scores))
             keys, doc_ids = self._keys, self._doc_ids
-            return [
-                Candidate(keys[row], float(score), doc_ids[row])
-                for row, score in zip(candidates[order].tolist(), cand_scores[order].tolist(), strict=True)
-            ]
+            rows = candidates[order].tolist()
+            return list(
+                map(
+                    Candidate,
+                    [keys[r] for r in rows],
+                    cand_scores[order].tolist(),
+                    [doc_ids[r] for r in rows],
+                )
+            )

@@ -30,8 +30,9 @@ from hanstack.store.sparse import Bm25Params, SparseEncoder, SparseVec, average_
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 3
-"""3: Qdrant Edge stores a chunk's terms as one text-indexed string (2: a keyword list)."""
+INDEX_FORMAT = 4
+"""4: integer point ids (3: UUIDs); since 3, Qdrant Edge stores a chunk's terms as one
+text-indexed string (2: a keyword list)."""
 EMBED_BATCH = 32
 WRITE_BATCH = 256
 """Points per engine write: larger writes amortise the engine's per-call work (WAL, index
@@ -64,7 +65,7 @@ class IndexMeta:
         if self.format != INDEX_FORMAT:
             raise StoreError(
                 f"index at {where} has format {self.format}, this hanstack reads format {INDEX_FORMAT}",
-                hint="rebuild the index: delete it and re-run ingestion",
+                hint="rebuild it from the registry: hanstack docs reindex (re-embeds every chunk)",
             )
         if self.embedder != embedder.name or self.dim != embedder.dim:
             raise StoreError(
@@ -111,11 +112,11 @@ class QdrantStoreBase(ABC):
 
     @abstractmethod
     def _write(
-        self, ids: list[str], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
+        self, ids: list[int], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
     ) -> None: ...
 
     @abstractmethod
-    def _delete(self, ids: list[str]) -> None: ...
+    def _delete(self, ids: list[int]) -> None: ...
 
     @abstractmethod
     def indexed_chunk_ids(self) -> set[str]: ...

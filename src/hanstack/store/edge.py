@@ -28,6 +28,7 @@ from hanstack.store.base import (
     StoreQuery,
     StoreResult,
     payload_chunk_id,
+    point_ids,
     stored_chunk,
     terms_text,
 )
@@ -185,8 +186,8 @@ class EdgeStore(QdrantStoreBase):
         field_terms: Callable[[str], Sequence[str]] | None = None,
         bm25: Bm25Params | None = None,
         hnsw_m: int = 16,
-        hnsw_ef_construct: int = 128,
-        hnsw_ef: int = 256,
+        hnsw_ef_construct: int = 256,
+        hnsw_ef: int = 160,
         sparse_scorer: str = "memory",
         indexing_threshold_kb: int | None = None,
         progress: Progress | None = None,
@@ -273,7 +274,7 @@ class EdgeStore(QdrantStoreBase):
 
     # --- writes -------------------------------------------------------------------------------------
     def _write(
-        self, ids: list[str], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
+        self, ids: list[int], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
     ) -> None:
         q = self._q
         points = []
@@ -289,19 +290,19 @@ class EdgeStore(QdrantStoreBase):
             if shared.mirror is not None:
                 shared.mirror.add(
                     [
-                        MirrorRow(pid, p["doc_id"], p["tenant"], tuple(p["acl"]), sp)
+                        MirrorRow(str(pid), p["doc_id"], p["tenant"], tuple(p["acl"]), sp)
                         for pid, p, sp in zip(ids, payloads, sparse, strict=True)
                     ]
                 )
                 shared.drop_stale_mirror()  # re-ingesting a document replaces its chunks
         self._pending += len(points)
 
-    def _delete(self, ids: list[str]) -> None:
+    def _delete(self, ids: list[int]) -> None:
         shared = self._shared
         with shared.lock:
             self._shard.update(self._q.UpdateOperation.delete_points(ids))
             if shared.mirror is not None:
-                shared.mirror.remove(ids)
+                shared.mirror.remove([str(i) for i in ids])
                 shared.drop_stale_mirror()
         self._pending += len(ids)
 
@@ -427,16 +428,18 @@ class EdgeStore(QdrantStoreBase):
         if requests:
             answers = self._shard.query_batch(q.QueryBatchRequest([r for _, r in requests]))
             for (kind, _), points in zip(requests, answers, strict=True):
-                hits = []
-                for p in points:
-                    key = str(p.id)  # the engine hands out uuid.UUID objects; one conversion each
-                    doc = mirror.doc_id(key) if mirror is not None else (p.payload or {}).get("doc_id", "")
-                    hits.append(Candidate(key, float(p.score), doc))
-                setattr(result, kind, hits)
+                keys = [str(p.id) for p in points]  # integer point ids: see base.point_id
+                scores = [float(p.score) for p in points]
+                docs = (
+                    mirror.doc_ids(keys)
+                    if mirror is not None
+                    else [(p.payload or {}).get("doc_id", "") for p in points]
+                )
+                setattr(result, kind, list(map(Candidate, keys, scores, docs)))
         return result
 
     def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
         if not keys:
             return {}
-        records = self._shard.retrieve(list(keys), with_payload=True, with_vector=False)
+        records = self._shard.retrieve(point_ids(keys), with_payload=True, with_vector=False)
         return {str(r.id): stored_chunk(r.payload) for r in records if r.payload}

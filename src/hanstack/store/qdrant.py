@@ -27,6 +27,7 @@ from hanstack.store.base import (
     StoreQuery,
     StoreResult,
     payload_chunk_id,
+    point_ids,
     stored_chunk,
 )
 from hanstack.store.common import IndexMeta, Progress, QdrantStoreBase, new_meta
@@ -59,8 +60,8 @@ class QdrantStore(QdrantStoreBase):
         field_terms: Callable[[str], Sequence[str]] | None = None,
         bm25: Bm25Params | None = None,
         hnsw_m: int = 16,
-        hnsw_ef_construct: int = 128,
-        hnsw_ef: int = 256,
+        hnsw_ef_construct: int = 256,
+        hnsw_ef: int = 160,
         progress: Progress | None = None,
     ) -> None:
         super().__init__(embedder, field_terms=field_terms, bm25=bm25, progress=progress)
@@ -95,14 +96,16 @@ class QdrantStore(QdrantStoreBase):
         cls, url: str, embedder: Embedder, *, api_key: str | None = None, **kwargs: Any
     ) -> QdrantStore:
         """A store on a server (``http://host:6333``), a local-mode folder (``path:/dir``) or ``:memory:``."""
+        return cls(cls._client_for(url, api_key), embedder, **kwargs)
+
+    @staticmethod
+    def _client_for(url: str, api_key: str | None) -> Any:
         qc = _client_module()
         if url == ":memory:":
-            client = qc.QdrantClient(location=":memory:")
-        elif url.startswith("path:"):
-            client = qc.QdrantClient(path=url[len("path:") :])
-        else:
-            client = qc.QdrantClient(url=url, api_key=api_key, timeout=30)
-        return cls(client, embedder, **kwargs)
+            return qc.QdrantClient(location=":memory:")
+        if url.startswith("path:"):
+            return qc.QdrantClient(path=url[len("path:") :])
+        return qc.QdrantClient(url=url, api_key=api_key, timeout=30)
 
     def _create(self, shard_number: int, replication_factor: int, m: int, ef_construct: int) -> None:
         mm = self._m
@@ -142,7 +145,7 @@ class QdrantStore(QdrantStoreBase):
 
     # --- writes -------------------------------------------------------------------------------------
     def _write(
-        self, ids: list[str], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
+        self, ids: list[int], dense: np.ndarray, sparse: list[SparseVec], payloads: list[dict[str, Any]]
     ) -> None:
         mm = self._m
         points = []
@@ -153,7 +156,7 @@ class QdrantStore(QdrantStoreBase):
             points.append(mm.PointStruct(id=pid, vector=vectors, payload=payload))
         self._client.upsert(self.collection, points=points, wait=True)
 
-    def _delete(self, ids: list[str]) -> None:
+    def _delete(self, ids: list[int]) -> None:
         self._client.delete(
             self.collection, points_selector=self._m.PointIdsList(points=list(ids)), wait=True
         )
@@ -246,6 +249,16 @@ class QdrantStore(QdrantStoreBase):
         if not keys:
             return {}
         records = self._client.retrieve(
-            self.collection, ids=list(keys), with_payload=True, with_vectors=False
+            self.collection, ids=point_ids(keys), with_payload=True, with_vectors=False
         )
         return {str(r.id): stored_chunk(r.payload) for r in records if r.payload}
+
+
+def drop_collection(url: str, collection: str, *, api_key: str | None = None) -> None:
+    """Delete a collection (to rebuild it from the registry); a missing one is not an error."""
+    client = QdrantStore._client_for(url, api_key)
+    try:
+        if client.collection_exists(collection):
+            client.delete_collection(collection)
+    finally:
+        client.close()
