@@ -11,7 +11,14 @@ Steps, each written to bench/results/:
    reported on KorNLI (XNLI test, human-translated), both subsampled with a fixed seed.
 2. ``answers_gate_calibration`` (step ``gate``): the answerability gate fitted on a fixed random half
    of the AutoRAG queries and reported on the other half.
-3. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
+3. ``answers_reader`` (step ``reader``): the reader answerability stage (``hanstack.answer.reader``):
+   per model tier, one yes/no forward pass per query and condition (answerable, gold removed) over
+   the top passages, combined with the gate's logit in a 2-feature rule fitted on the gate's fit
+   half and reported on the held-out half, side by side with the gate alone. Scores are cached per
+   prompt in bench/.cache/answers/reader_<tier>.jsonl, so a run stopped by ``--reader-seconds``
+   resumes where it stopped (queries are taken fit/held-out interleaved, so partial runs stay
+   balanced).
+4. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
    the large model on seeded subsets sized to the time budget — citation precision/recall, F1 and
    ROUGE-L on content morphemes, abstention, faithfulness, latency p50/p95; figures for all evaluated
    queries and for the held-out half only.
@@ -167,11 +174,249 @@ def support_step(analyzer, *, nli_fit: int, nli_report: int, seed: int) -> dict:
     return out
 
 
+def _auc(pos, neg) -> float | None:
+    import numpy as np
+
+    pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
+    if not len(pos) or not len(neg):
+        return None
+    return float(np.mean([(x > neg).mean() + 0.5 * (x == neg).mean() for x in pos]))
+
+
+def _interleaved(items, fit_q: set[str], seed: int = 11) -> list:
+    """Fit and held-out queries alternating (seeded order): a partial run stays balanced."""
+    fit = [it for it in items if it.qid in fit_q]
+    rep = [it for it in items if it.qid not in fit_q]
+    random.Random(seed).shuffle(fit)
+    random.Random(seed + 1).shuffle(rep)
+    out = []
+    for i in range(max(len(fit), len(rep))):
+        out += rep[i : i + 1] + fit[i : i + 1]
+    return out
+
+
+def reader_cases(idx, items, analyzer, gate_th, *, k: int) -> list:
+    """(item, condition, top-k passages, question terms, gate probability) per query and condition,
+    fit and held-out queries interleaved; the gold-removed condition drops the gold documents from the
+    hits, as the gate calibration does."""
+    from hanstack.answer.gate import assess
+    from hanstack.answer.sources import Passage
+    from hanstack.eval.answers import holdout_split
+    from hanstack.eval.retrieval import EVAL_GROUPS, EVAL_TENANT
+
+    fit_q, _ = holdout_split(items)
+    cases = []
+    for it in _interleaved(items, fit_q):
+        q_terms = list(dict.fromkeys(analyzer.search_terms(it.query)))
+        gold = {idx.internal_doc[g] for g in it.gold if g in idx.internal_doc}
+        hits = idx.retriever.search(it.query, tenant=EVAL_TENANT, groups=list(EVAL_GROUPS), k=k + 8)
+        for cond in ("answerable", "unanswerable"):
+            chosen = [Passage.from_hit(h) for h in hits if cond == "answerable" or h.doc_id not in gold][:k]
+            cases.append((it, cond, chosen, q_terms, assess(q_terms, chosen, gate_th).probability))
+    return cases
+
+
+def reader_key(reader, question: str, passages, q_terms) -> str:
+    """Cache key of one reader score: the model and the exact prompt."""
+    import hashlib
+
+    from hanstack.answer.reader import reader_messages
+
+    backend = reader.backend
+    prompt = backend.format_prompt(reader_messages(question, reader.windows(passages, q_terms)))
+    return hashlib.sha256(f"{backend.info.name}\n{prompt}".encode()).hexdigest()[:24]
+
+
+def reader_step(
+    idx,
+    items,
+    analyzer,
+    settings,
+    gate_th,
+    *,
+    tiers: list[str],
+    k: int,
+    max_false_abstain: float,
+    max_seconds: float | None,
+    threads: int,
+) -> dict:
+    """Score every (query, condition) with each tier's reader, fit the gate+reader rule on the fit
+    half, report on the held-out half next to the gate alone."""
+    import os
+
+    import numpy as np
+
+    from hanstack.answer.reader import Reader, gate_logit
+    from hanstack.errors import ModelUnavailableError
+    from hanstack.eval.answers import as_logistic, fit_linear_rule, holdout_split, rule_rates
+    from hanstack.llm import get_backend
+
+    fit_q, rep_q = holdout_split(items)
+    load_start = os.getloadavg()
+    cases = reader_cases(idx, items, analyzer, gate_th, k=k)
+
+    def rates(accept_a: list[bool], accept_u: list[bool]) -> dict:
+        return {
+            "answerable": len(accept_a),
+            "unanswerable": len(accept_u),
+            "false_abstain": round(1 - float(np.mean(accept_a)), 4) if accept_a else None,
+            "abstain_unans": round(1 - float(np.mean(accept_u)), 4) if accept_u else None,
+        }
+
+    def gate_rates(qids: set[str], done: set[tuple[str, str]] | None = None) -> dict:
+        sel = [c for c in cases if c[0].qid in qids and (done is None or (c[0].qid, c[1]) in done)]
+        return rates(
+            [c[4] >= gate_th.threshold for c in sel if c[1] == "answerable"],
+            [c[4] >= gate_th.threshold for c in sel if c[1] == "unanswerable"],
+        )
+
+    out: dict = {
+        "k": k,
+        "objective": f"most abstention with false abstention <= {max_false_abstain} on the fit half",
+        "features": "gate logit (coverage+dense rule, clipped to ±20) and the reader score "
+        "log P(yes) - log P(no) of the first answer token",
+        "gate_alone": {"fit": gate_rates(fit_q), "held_out": gate_rates(rep_q)},
+        "tiers": {},
+        "load_start": [round(x, 2) for x in load_start],
+    }
+    t_start = time.perf_counter()
+    for tier in tiers:
+        cfg = settings.model_copy(
+            update={"models": settings.models.model_copy(update={"n_threads": threads, "n_ctx": 2048})}
+        )
+        try:
+            backend = get_backend(cfg, tier)
+        except ModelUnavailableError as exc:
+            out["tiers"][tier] = {"skipped": exc.message}
+            continue
+        reader = Reader(backend)
+        path = CACHE / f"reader_{tier}.jsonl"
+        cache: dict[str, dict] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                cache[row["key"]] = row
+        scores: dict[tuple[str, str], dict] = {}
+        stopped = False
+        new_scores = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            for it, cond, passages, q_terms, _ in cases:
+                key = reader_key(reader, it.query, passages, q_terms)
+                if key not in cache:
+                    if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+                        stopped = True  # out of time: what is cached still counts
+                        continue
+                    r = reader.score(it.query, passages, q_terms)
+                    new_scores += 1
+                    cache[key] = {"key": key, "qid": it.qid, "cond": cond, **r.as_dict}
+                    fh.write(json.dumps(cache[key], ensure_ascii=False) + "\n")
+                    fh.flush()
+                    print(f"reader {tier} {it.qid} {cond}: {r.score:+.3f} ({r.seconds:.1f}s)", flush=True)
+                scores[it.qid, cond] = cache[key]
+        # a query counts once both its conditions are scored
+        qids = {q for q, c in scores if (q, "answerable") in scores and (q, "unanswerable") in scores}
+        gate_p = {(c[0].qid, c[1]): c[4] for c in cases}
+
+        def rows(half: set[str], cond: str, qids=qids, gate_p=gate_p, scores=scores) -> list[np.ndarray]:
+            return [
+                np.array([[gate_logit(gate_p[q, cond]), scores[q, cond]["score"]]])
+                for q in sorted(half & qids)
+            ]
+
+        fit_a, fit_u = rows(fit_q, "answerable"), rows(fit_q, "unanswerable")
+        rep_a, rep_u = rows(rep_q, "answerable"), rows(rep_q, "unanswerable")
+        entry: dict = {
+            "model": backend.info.name,
+            "queries_scored": len(qids),
+            "stopped_early": stopped,
+            "scored_this_run": new_scores,
+            "from_cache": len({scores[k]["key"] for k in scores}) - new_scores,
+        }
+        every_a, every_u = fit_a + rep_a, fit_u + rep_u
+        entry["auc_scored_queries"] = {
+            "queries": len(every_a),
+            "fit_half": len(fit_a),
+            "gate": _auc([g[0, 0] for g in every_a], [g[0, 0] for g in every_u]),
+            "reader": _auc([g[0, 1] for g in every_a], [g[0, 1] for g in every_u]),
+        }
+        if len(fit_a) >= 5 and len(rep_a) >= 5:
+            rule = fit_linear_rule(
+                fit_a,
+                fit_u,
+                angles=91,
+                objective=lambda tpr, fpr: (
+                    (1 - fpr) + 1e-3 * tpr if 1 - tpr <= max_false_abstain else tpr - 2
+                ),
+            )
+            fitted, held = rule_rates(rule, fit_a, fit_u), rule_rates(rule, rep_a, rep_u)
+            lg = as_logistic(rule)
+            w = np.array(rule.weights)
+            reader_max = max(float(g[0, 1]) for g in fit_a + fit_u)
+            floor = (rule.threshold - w[1] * reader_max) / w[0] if w[0] > 1e-9 else -20.0
+            entry["rule"] = {"weights": list(rule.weights), "threshold": rule.threshold}
+            entry["logistic"] = {"w_gate": lg["w0"], "w_reader": lg["w1"], "bias": lg["bias"]}
+            entry["gate_floor"] = round(max(-20.0, floor - 0.5), 3)
+            entry["fit"] = {
+                "queries": len(fit_a),
+                "false_abstain": round(1 - fitted["tpr"], 4),
+                "abstain_unans": round(1 - fitted["fpr"], 4),
+            }
+            entry["held_out"] = {
+                "queries": len(rep_a),
+                "false_abstain": round(1 - held["tpr"], 4),
+                "abstain_unans": round(1 - held["fpr"], 4),
+            }
+            done = {(q, c) for q in qids for c in ("answerable", "unanswerable")}
+            entry["gate_alone_same_queries"] = {
+                "fit": gate_rates(fit_q, done),
+                "held_out": gate_rates(rep_q, done),
+            }
+            for name, half_a, half_u in (("fit", fit_a, fit_u), ("held_out", rep_a, rep_u)):
+                entry.setdefault("auc", {})[name] = {
+                    "gate": _auc([g[0, 0] for g in half_a], [g[0, 0] for g in half_u]),
+                    "reader": _auc([g[0, 1] for g in half_a], [g[0, 1] for g in half_u]),
+                    "combined": _auc([float(g[0] @ w) for g in half_a], [float(g[0] @ w) for g in half_u]),
+                }
+        secs = [scores[k]["seconds"] for k in scores]
+        toks = [scores[k]["prompt_tokens"] for k in scores]
+        entry["latency_s"] = (
+            {"p50": round(float(np.percentile(secs, 50)), 2), "p95": round(float(np.percentile(secs, 95)), 2)}
+            if secs
+            else None
+        )
+        entry["prompt_tokens_mean"] = round(float(np.mean(toks)), 1) if toks else None
+        entry["reader"] = {
+            "max_sources": reader.max_sources,
+            "window_tokens": reader.window_tokens,
+            "threads": threads,
+        }
+        out["tiers"][tier] = entry
+        print(
+            tier, json.dumps({k: v for k, v in entry.items() if k != "rule"}, ensure_ascii=False), flush=True
+        )
+    out["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["seconds"] = round(time.perf_counter() - t_start, 1)
+    out["split"] = f"fit half {len(fit_q)} queries, held-out half {len(rep_q)} (holdout_split, seed 2026)"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--steps", nargs="+", default=["support", "gate", "answers"], choices=["support", "gate", "answers"]
+        "--steps",
+        nargs="+",
+        default=["support", "gate", "answers"],
+        choices=["support", "gate", "reader", "answers"],
     )
+    ap.add_argument("--reader-models", nargs="+", default=["small", "large"], help="tiers for step reader")
+    ap.add_argument(
+        "--reader-seconds",
+        type=float,
+        default=None,
+        help="stop scoring after this many seconds (cached scores are kept; rerun to resume)",
+    )
+    ap.add_argument("--reader-threads", type=int, default=2, help="llama.cpp threads for step reader")
     ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
     ap.add_argument("--small-limit", type=int, default=20, help="queries for the small model (seeded subset)")
     ap.add_argument("--large-limit", type=int, default=8, help="queries for the large model (seeded subset)")
@@ -205,7 +450,7 @@ def main() -> None:
         print(_support_md(cal), flush=True)
         lg = cal["logistic"]
         support_th = SupportThresholds(w_overlap=lg["w0"], w_similarity=lg["w1"], bias=lg["bias"])
-    if not {"gate", "answers"} & set(args.steps):
+    if not {"gate", "reader", "answers"} & set(args.steps):
         return
 
     data_dir = require(SHARED / "retrieval" / "autorag_ko")
@@ -225,6 +470,22 @@ def main() -> None:
             print(_gate_md(gate), flush=True)
             lg = gate["logistic"]
             gate_th = GateThresholds(w_coverage=lg["w0"], w_dense=lg["w1"], bias=lg["bias"])
+        if "reader" in args.steps:
+            rd = reader_step(
+                idx,
+                items,
+                analyzer,
+                settings,
+                gate_th,
+                tiers=args.reader_models,
+                k=args.k,
+                max_false_abstain=args.gate_budget,
+                max_seconds=args.reader_seconds,
+                threads=args.reader_threads,
+            )
+            rd["gate"] = repr(gate_th)
+            write_results("answers_reader", command, rd, _reader_md(rd), packages=("llama_cpp_python",))
+            print(_reader_md(rd), flush=True)
         if "answers" not in args.steps:
             return
         from hanstack.answer.answerer import Answerer
@@ -339,6 +600,72 @@ def _gate_md(g: dict) -> str:
         f"| fit | {g['fit']['queries']} | {g['fit']['abstain_unans']:.3f} | {g['fit']['false_abstain']:.3f} |\n"
         f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n"
     )
+
+
+def _reader_md(r: dict) -> str:
+    def rr(x: dict | None) -> str:
+        if not x or x.get("abstain_unans") is None:
+            return "- | -"
+        return f"{x['abstain_unans']:.3f} | {x['false_abstain']:.3f}"
+
+    lines = [
+        "## Reader answerability stage (AutoRAG-ko; fit half / held-out half)",
+        "",
+        f"{r['split']}; k = {r['k']}; objective: {r['objective']}.",
+        f"Features: {r['features']}. Load average at start {r['load_start']}, at end {r['load_end']};"
+        f" {r['seconds']} s.",
+        "",
+        "| rule | queries fit / held out | fit: abstention (gold removed) | fit: false abstention |"
+        " held out: abstention | held out: false abstention | AUC fit / held out |",
+        "|---|---|---|---|---|---|---|",
+        f"| gate alone (all queries) | {r['gate_alone']['fit']['answerable']} / "
+        f"{r['gate_alone']['held_out']['answerable']} | {rr(r['gate_alone']['fit'])} | "
+        f"{rr(r['gate_alone']['held_out'])} | - |",
+    ]
+    for tier, e in r["tiers"].items():
+        if "skipped" in e:
+            lines.append(f"| {tier}: skipped ({e['skipped']}) | | | | | | |")
+            continue
+        if "fit" not in e:
+            a = e["auc_scored_queries"]
+            auc_txt = (
+                f"reader {a['reader']:.3f}, gate {a['gate']:.3f} on them"
+                if a["reader"] is not None and a["gate"] is not None
+                else "-"
+            )
+            lines.append(
+                f"| {tier} ({e['model']}): too few held-out queries to fit ({a['queries']} scored, "
+                f"{a['fit_half']} of them fit half) | | - | - | - | - | {auc_txt} |"
+            )
+            continue
+        auc = e["auc"]
+        g = e["gate_alone_same_queries"]
+        lines.append(
+            f"| gate alone, queries {tier} scored | {e['fit']['queries']} / {e['held_out']['queries']} | "
+            f"{rr(g['fit'])} | {rr(g['held_out'])} | {auc['fit']['gate']:.3f} / {auc['held_out']['gate']:.3f} |"
+        )
+        lines.append(
+            f"| reader alone ({e['model']}) | | - | - | - | - | {auc['fit']['reader']:.3f} / "
+            f"{auc['held_out']['reader']:.3f} |"
+        )
+        lines.append(
+            f"| gate + reader ({e['model']}) | {e['fit']['queries']} / {e['held_out']['queries']} | "
+            f"{rr(e['fit'])} | {rr(e['held_out'])} | {auc['fit']['combined']:.3f} / "
+            f"{auc['held_out']['combined']:.3f} |"
+        )
+    lines.append("")
+    for tier, e in r["tiers"].items():
+        if "logistic" in e:
+            lg = e["logistic"]
+            lines.append(
+                f"- {tier} ({e['model']}): `{lg['w_gate']}·gate_logit + {lg['w_reader']}·reader + {lg['bias']} ≥ 0`,"
+                f" reader skipped below gate logit {e['gate_floor']}; prompt {e['prompt_tokens_mean']} tokens"
+                f" ({e['reader']['max_sources']} passages × ≤ {e['reader']['window_tokens']} tokens),"
+                f" {e['reader']['threads']} threads, p50 {e['latency_s']['p50']} s / p95 {e['latency_s']['p95']} s"
+                f" per prompt; {e['scored_this_run']} prompts scored in this run, {e['from_cache']} from the"
+                f" cache{' (stopped early: rerun to resume)' if e['stopped_early'] else ''}."
+            )
+    return "\n".join(lines) + "\n"
 
 
 def _support_md(s: dict) -> str:

@@ -54,3 +54,36 @@ def test_tiny_model_answer_is_grounded_and_prefix_is_reused(
     assert first.tokens.exact and first.tokens.prompt_tokens > 100
     second = answerer.answer_from_passages("대통령은 중임할 수 있나요?", passages, model="tiny-test")
     assert second.tokens.cached_prompt_tokens > 0.5 * first.tokens.prompt_tokens
+
+
+def test_reader_scores_with_one_forward_pass_and_reuses_the_prefix(
+    model_settings, constitution, kiwi
+) -> None:
+    """The reader's prefix-reusing forward pass gives the same yes/no score as evaluating the whole
+    prompt from an empty context (the plain reference)."""
+    import math
+
+    from hanstack.answer import Passage
+    from hanstack.answer.reader import Reader, reader_messages
+    from hanstack.llm import get_backend
+
+    backend = get_backend(model_settings, "tiny-test")
+    reader = Reader(backend, max_sources=2, window_tokens=120)
+    passages = [
+        Passage.from_chunk(constitution.article(n), score=1.0 / (i + 1)) for i, n in enumerate([70, 67])
+    ]
+    terms = kiwi.search_terms("대통령의 임기는 몇 년인가요?")
+    first = reader.score("대통령의 임기는 몇 년인가요?", passages, terms)
+    second = reader.score("대통령은 중임할 수 있나요?", passages, terms)
+    assert math.isfinite(first.score) and 0.0 < first.mass <= 1.0 and 0.0 < first.p_yes < 1.0
+    assert second.cached_tokens > 0.5 * second.prompt_tokens  # instructions + passages came from the cache
+
+    # reference: the whole prompt from an empty context
+    prompt = backend.format_prompt(
+        reader_messages("대통령은 중임할 수 있나요?", reader.windows(passages, terms))
+    )
+    tokens = backend.tokenize(prompt, special=True, add_bos=False)
+    backend.llm.reset()
+    again = reader.score("대통령은 중임할 수 있나요?", passages, terms)
+    assert again.cached_tokens == 0 and again.prompt_tokens == len(tokens)
+    assert again.score == pytest.approx(second.score, abs=0.3)
