@@ -124,3 +124,29 @@ def test_index_held_by_another_process_is_explained(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "open in another process" in out.stdout, out.stderr[-2000:]
     store.close()
+
+
+def test_search_pool_size_is_applied_on_every_open(workspace):
+    """``retrieval.search_threads`` reaches the engine when the index is created and each time it
+    is opened again (Qdrant Edge persists it in the shard's config)."""
+    import json
+
+    from hanstack.store.edge import SHARD_DIR
+
+    def persisted(settings) -> int:
+        config = json.loads((settings.index_dir / SHARD_DIR / "edge_config.json").read_text())
+        return int(config["max_search_threads"])
+
+    one = load_settings(workspace)
+    store = open_store(one, embedder=HashEmbedder())
+    store.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    store.flush()
+    store.close()
+    assert persisted(one) == 1  # the default
+    two = load_settings(workspace, retrieval={"search_threads": 2})
+    store = open_store(two, embedder=HashEmbedder())
+    assert persisted(two) == 2
+    assert store.count() == 1  # opening with a config kept the data and the dense vector settings
+    store.close()
+    with pytest.raises(StoreError, match="search_threads"):
+        edge_store(workspace / "other", search_threads=-1)

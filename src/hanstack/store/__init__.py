@@ -75,7 +75,13 @@ def open_store(
         from hanstack.store.edge import EdgeStore
 
         settings.ensure_home()
-        return EdgeStore(settings.index_dir, emb, sparse_scorer=r.sparse_scorer, **common)  # type: ignore[arg-type]
+        return EdgeStore(
+            settings.index_dir,
+            emb,
+            sparse_scorer=r.sparse_scorer,
+            search_threads=r.search_threads,
+            **common,  # type: ignore[arg-type]
+        )
     if r.store == "qdrant":
         from hanstack.store.qdrant import QdrantStore
 

@@ -189,6 +189,7 @@ class EdgeStore(QdrantStoreBase):
         hnsw_ef_construct: int = 256,
         hnsw_ef: int = 160,
         sparse_scorer: str = "memory",
+        search_threads: int = 1,
         indexing_threshold_kb: int | None = None,
         progress: Progress | None = None,
     ) -> None:
@@ -200,6 +201,9 @@ class EdgeStore(QdrantStoreBase):
         if sparse_scorer not in SPARSE_SCORERS:
             raise StoreError(f"unknown sparse scorer {sparse_scorer!r}", hint="choose memory or engine")
         self._sparse_in_memory = sparse_scorer == "memory"
+        if search_threads < 0:
+            raise StoreError(f"search_threads must be 0 or more, got {search_threads}")
+        self._search_threads = search_threads or (os.cpu_count() or 1)
         self._pending = 0
         self._shard_path = self.path / SHARD_DIR
         self._meta_path = self.path / META_FILE
@@ -211,11 +215,21 @@ class EdgeStore(QdrantStoreBase):
         if self._meta is not None and self._shard_path.exists():
             self._meta.check(embedder, str(self.path))
             self._shared = _SHARDS.acquire(
-                self._shard_path, lambda: self._q.EdgeShard.load(str(self._shard_path))
+                self._shard_path, lambda: self._q.EdgeShard.load(str(self._shard_path), self._load_config())
             )
         else:
             self._shared = _SHARDS.acquire(self._shard_path, lambda: self._create(hnsw_m, hnsw_ef_construct))
         self._shard = self._shared.shard
+
+    def _load_config(self) -> Any:
+        """What opening an existing shard may change: only the search pool. Qdrant Edge requires a
+        vector section in any config; the sparse one is the same in every hanstack index, and the
+        dense one is inherited from the shard when omitted."""
+        q = self._q
+        return q.EdgeConfig(
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            max_search_threads=self._search_threads,
+        )
 
     def _create(self, m: int, ef_construct: int) -> Any:
         q = self._q
@@ -233,6 +247,7 @@ class EdgeStore(QdrantStoreBase):
                 )
             },
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            max_search_threads=self._search_threads,
             # below the threshold a segment is searched exactly; None keeps Qdrant's default (~10 MB)
             optimizers=q.EdgeOptimizersConfig(indexing_threshold=self._indexing_threshold_kb)
             if self._indexing_threshold_kb is not None
