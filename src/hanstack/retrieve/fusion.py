@@ -14,8 +14,8 @@ implementations of the same formulas live in the tests, which check these agree 
 from __future__ import annotations
 
 import math
-from operator import itemgetter
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Literal
 
 Ranked = Sequence[tuple[str, float]]
