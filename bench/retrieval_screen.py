@@ -485,121 +485,89 @@ def base_grid(k1s: Sequence[float] = K1S) -> list[dict[str, Any]]:
     return out
 
 
+def crossed(bases: Sequence[dict[str, Any]], **axes: Sequence[float]) -> list[dict[str, Any]]:
+    """Every base setting with every combination of the extra parameters (bases outermost, then
+    the axes in the order given): the CV grid of an idea on top of a fusion grid."""
+    out = [dict(b) for b in bases]
+    for name, values in axes.items():
+        out = [{**s, name: v} for s in out for v in values]
+    return out
+
+
 def ideas() -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
     """Each idea: its CV grid and its a-priori setting (fixed before looking at any result)."""
     rrf07 = {"k1": 0.5, "fusion": "rrf", "w": 0.7}
+    minmax06 = {"k1": 0.5, "fusion": "minmax", "w": 0.6}
+    rrf = [{**rrf07, "w": w} for w in (0.6, 0.7)]
+    weighted = [{"k1": 0.5, "fusion": how, "w": w} for how in ("max", "minmax") for w in (0.5, 0.6, 0.7)]
     g: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
     g["baseline: doc-level base grid (all k1)"] = (base_grid(), rrf07)
-    g["baseline: RRF only, k1 0.5, w 0.6/0.7"] = (
-        [{**rrf07, "w": w} for w in (0.6, 0.7)],
-        rrf07,
-    )
+    g["baseline: RRF only, k1 0.5, w 0.6/0.7"] = (rrf, rrf07)
     # 1. char-bigram BM25 as a third list
     g["1 char-bigram BM25, 3-way RRF"] = (
-        [
-            {"k1": k1, "fusion": "rrf", "w": w, "bigram": b}
-            for k1 in (0.5, 0.8)
-            for w in (0.6, 0.7)
-            for b in (0.0, 0.2, 0.3, 0.5, 0.7)
-        ],
+        crossed(
+            [{**rrf07, "k1": k1, "w": w} for k1 in (0.5, 0.8) for w in (0.6, 0.7)],
+            bigram=(0.0, 0.2, 0.3, 0.5, 0.7),
+        ),
         {**rrf07, "bigram": 0.3},
     )
     g["1 char-bigram BM25, 3-way weighted minmax/max"] = (
-        [
-            {"k1": 0.5, "fusion": how, "w": w, "bigram": b}
-            for how in ("max", "minmax")
-            for w in (0.5, 0.6, 0.7)
-            for b in (0.0, 0.2, 0.3, 0.5)
-        ],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "bigram": 0.3},
+        crossed(weighted, bigram=(0.0, 0.2, 0.3, 0.5)),
+        {**minmax06, "bigram": 0.3},
     )
     g["1' spacing-insensitive char bigrams (squashed text), 3-way weighted (sensitivity)"] = (
-        [
-            {"k1": 0.5, "fusion": how, "w": w, "squashed": b}
-            for how in ("max", "minmax")
-            for w in (0.5, 0.6, 0.7)
-            for b in (0.0, 0.2, 0.3, 0.5)
-        ],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "squashed": 0.3},
+        crossed(weighted, squashed=(0.0, 0.2, 0.3, 0.5)),
+        {**minmax06, "squashed": 0.3},
     )
     # 2. document structure: second-best chunk, title field
     g["2a best + lambda x second-best chunk (RRF)"] = (
-        [{**rrf07, "w": w, "second": lam} for w in (0.6, 0.7) for lam in (0.0, 0.02, 0.05, 0.1, 0.25, 1.0)],
+        crossed(rrf, second=(0.0, 0.02, 0.05, 0.1, 0.25, 1.0)),
         {**rrf07, "second": 0.25},
     )
     g["2a best + lambda x second-best chunk (weighted)"] = (
-        [
-            {"k1": 0.5, "fusion": how, "w": w, "second": lam}
-            for how in ("max", "minmax")
-            for w in (0.5, 0.6, 0.7)
-            for lam in (0.0, 0.02, 0.05, 0.1, 0.25, 1.0)
-        ],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "second": 0.25},
+        crossed(weighted, second=(0.0, 0.02, 0.05, 0.1, 0.25, 1.0)),
+        {**minmax06, "second": 0.25},
     )
     g["2b title-field bonus (RRF)"] = (
-        [{**rrf07, "w": w, "title": t} for w in (0.6, 0.7) for t in (0.0, 0.005, 0.01, 0.02, 0.05, 0.25)],
+        crossed(rrf, title=(0.0, 0.005, 0.01, 0.02, 0.05, 0.25)),
         {**rrf07, "title": 0.25},
     )
     # 3. query side: coverage bonus; adjacent morpheme pairs as a third list
     g["3a IDF coverage bonus (RRF)"] = (
-        [{**rrf07, "w": w, "coverage": c} for w in (0.6, 0.7) for c in (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)],
+        crossed(rrf, coverage=(0.0, 0.05, 0.1, 0.25, 0.5, 1.0)),
         {**rrf07, "coverage": 0.25},
     )
     g["3a IDF coverage bonus (weighted)"] = (
-        [
-            {"k1": 0.5, "fusion": how, "w": w, "coverage": c}
-            for how in ("max", "minmax")
-            for w in (0.5, 0.6, 0.7)
-            for c in (0.0, 0.1, 0.25, 0.5)
-        ],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "coverage": 0.25},
+        crossed(weighted, coverage=(0.0, 0.1, 0.25, 0.5)),
+        {**minmax06, "coverage": 0.25},
     )
     g["3b morpheme-pair BM25, 3-way RRF"] = (
-        [{**rrf07, "w": w, "pairs": p} for w in (0.6, 0.7) for p in (0.0, 0.1, 0.2, 0.3, 0.5)],
+        crossed(rrf, pairs=(0.0, 0.1, 0.2, 0.3, 0.5)),
         {**rrf07, "pairs": 0.2},
     )
     # the idea on hanstack's whole document-level grid (more settings: more selection noise)
     g["1 char-bigram on the full base grid (all k1, weighted + RRF)"] = (
-        [{**s, "bigram": b} for s in base_grid() for b in (0.0, 0.2, 0.3, 0.5)],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "bigram": 0.3},
+        crossed(base_grid(), bigram=(0.0, 0.2, 0.3, 0.5)),
+        {**minmax06, "bigram": 0.3},
     )
     g["3a coverage on the full base grid"] = (
-        [{**s, "coverage": c} for s in base_grid() for c in (0.0, 0.1, 0.25, 0.5)],
+        crossed(base_grid(), coverage=(0.0, 0.1, 0.25, 0.5)),
         {**rrf07, "coverage": 0.25},
     )
     # combinations
     g["1+3a char-bigram + coverage (weighted)"] = (
-        [
-            {"k1": 0.5, "fusion": how, "w": w, "bigram": b, "coverage": c}
-            for how in ("max", "minmax")
-            for w in (0.5, 0.6, 0.7)
-            for b in (0.0, 0.2, 0.3, 0.5)
-            for c in (0.0, 0.1, 0.25)
-        ],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6, "bigram": 0.3, "coverage": 0.1},
+        crossed(weighted, bigram=(0.0, 0.2, 0.3, 0.5), coverage=(0.0, 0.1, 0.25)),
+        {**minmax06, "bigram": 0.3, "coverage": 0.1},
     )
     g["1+3a char-bigram + coverage (RRF)"] = (
-        [
-            {**rrf07, "w": w, "bigram": b, "coverage": c}
-            for w in (0.6, 0.7)
-            for b in (0.0, 0.2, 0.3, 0.5)
-            for c in (0.0, 0.1, 0.25)
-        ],
+        crossed(rrf, bigram=(0.0, 0.2, 0.3, 0.5), coverage=(0.0, 0.1, 0.25)),
         {**rrf07, "bigram": 0.3, "coverage": 0.25},
     )
     g["1+3b char-bigram + morpheme pairs (RRF)"] = (
-        [
-            {**rrf07, "w": w, "bigram": b, "pairs": p}
-            for w in (0.6, 0.7)
-            for b in (0.0, 0.2, 0.3)
-            for p in (0.0, 0.1, 0.2, 0.3)
-        ],
+        crossed(rrf, bigram=(0.0, 0.2, 0.3), pairs=(0.0, 0.1, 0.2, 0.3)),
         {**rrf07, "bigram": 0.3, "pairs": 0.2},
     )
-    g["baseline: weighted max/minmax, k1 0.5, w 0.5-0.7"] = (
-        [{"k1": 0.5, "fusion": how, "w": w} for how in ("max", "minmax") for w in (0.5, 0.6, 0.7)],
-        {"k1": 0.5, "fusion": "minmax", "w": 0.6},
-    )
+    g["baseline: weighted max/minmax, k1 0.5, w 0.5-0.7"] = (weighted, minmax06)
     # 4. fewer-parameter fusions
     g["4a z-score fusion"] = (
         [{"k1": 0.5, "fusion": "z", "w": w} for w in (0.4, 0.5, 0.6, 0.7)],
