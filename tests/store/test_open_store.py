@@ -150,3 +150,20 @@ def test_search_pool_size_is_applied_on_every_open(workspace):
     store.close()
     with pytest.raises(StoreError, match="search_threads"):
         edge_store(workspace / "other", search_threads=-1)
+
+
+def test_drop_index_deletes_the_collection_and_names_a_missing_url(workspace, tmp_path):
+    from hanstack.store import drop_index
+
+    settings = load_settings(
+        workspace, retrieval={"store": "qdrant", "qdrant_url": f"path:{tmp_path / 'q'}", "collection": "c1"}
+    )
+    store = open_store(settings, embedder=HashEmbedder())
+    store.upsert_chunks([make_chunk("은행 인가", doc="a")])
+    store.close()
+    assert drop_index(settings).endswith("collection c1")
+    fresh = open_store(settings, embedder=HashEmbedder())
+    assert fresh.count() == 0  # a new, empty collection: the registry would refill it
+    fresh.close()
+    with pytest.raises(ConfigError, match="qdrant_url"):
+        drop_index(load_settings(workspace, retrieval={"store": "qdrant"}))

@@ -53,6 +53,19 @@ def _field_terms(settings: Settings) -> Callable[[str], Sequence[str]]:
     return analyse
 
 
+def _qdrant_endpoint(settings: Settings) -> tuple[str, str | None]:
+    """The Qdrant URL and API key of ``retrieval.store = "qdrant"``; a missing URL is a config error."""
+    from hanstack.errors import ConfigError
+
+    r = settings.retrieval
+    if not r.qdrant_url:
+        raise ConfigError(
+            "retrieval.store is 'qdrant' but retrieval.qdrant_url is not set",
+            hint="set it to http://host:6333 (or path:/dir for qdrant-client local mode)",
+        )
+    return r.qdrant_url, r.qdrant_api_key.get_secret_value() if r.qdrant_api_key else None
+
+
 def open_store(
     settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> Store:
@@ -85,14 +98,9 @@ def open_store(
     if r.store == "qdrant":
         from hanstack.store.qdrant import QdrantStore
 
-        if not r.qdrant_url:
-            raise ConfigError(
-                "retrieval.store is 'qdrant' but retrieval.qdrant_url is not set",
-                hint="set it to http://host:6333 (or path:/dir for qdrant-client local mode)",
-            )
-        key = r.qdrant_api_key.get_secret_value() if r.qdrant_api_key else None
+        url, key = _qdrant_endpoint(settings)
         return QdrantStore.connect(
-            r.qdrant_url,
+            url,
             emb,
             api_key=key,
             collection=r.collection,
@@ -123,9 +131,7 @@ def drop_index(settings: Settings) -> str:
     if r.store == "qdrant":
         from hanstack.store.qdrant import drop_collection
 
-        key = r.qdrant_api_key.get_secret_value() if r.qdrant_api_key else None
-        if not r.qdrant_url:
-            raise ConfigError("retrieval.store is 'qdrant' but retrieval.qdrant_url is not set")
-        drop_collection(r.qdrant_url, r.collection, api_key=key)
-        return f"{r.qdrant_url} collection {r.collection}"
+        url, key = _qdrant_endpoint(settings)
+        drop_collection(url, r.collection, api_key=key)
+        return f"{url} collection {r.collection}"
     raise ConfigError(f"unknown retrieval.store {r.store!r}", hint="choose edge or qdrant")
