@@ -138,6 +138,7 @@ def test_cached_filtered_postings_follow_writes(monkeypatch):
     assert sorted(c.key for c in m.search(SparseVec([7], [1.0]), scope, 10)) == ["k2", "k3", "k4"]
     m.add([MirrorRow("k8", "d8", "t1", ("hr",), SparseVec([7], [2.0]))])
     assert m.search(SparseVec([7], [1.0]), scope, 1)[0].key == "k8"
+    assert m.doc_ids(["k8", "k0", "never"]) == ["d8", "", ""]  # removed and unknown keys: no document
 
 
 def test_unknown_sparse_scorer_is_refused(tmp_path):

@@ -194,12 +194,9 @@ class Bm25Mirror:
         return len(self._row_of)
 
     # --- reads --------------------------------------------------------------------------------
-    def doc_id(self, key: str) -> str:
-        row = self._row_of.get(key)
-        return self._doc_ids[row] if row is not None else ""
-
     def doc_ids(self, keys: Sequence[str]) -> list[str]:
-        """:meth:`doc_id` of many keys (the dense candidates of a query) in one call."""
+        """The documents of many keys (a query's dense candidates) in one call; "" for a key the
+        mirror does not hold."""
         row_of, docs = self._row_of.get, self._doc_ids
         return [docs[row] if (row := row_of(key)) is not None else "" for key in keys]
 
