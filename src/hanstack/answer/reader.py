@@ -86,12 +86,7 @@ def next_token_logits(backend: Any, prompt_tokens: Sequence[int]) -> tuple[Any, 
     if lock is not None:
         lock.acquire()
     try:
-        done = llm.input_ids[: llm.n_tokens].tolist()
-        keep = 0
-        for a, b in zip(done, tokens, strict=False):
-            if a != b:
-                break
-            keep += 1
+        keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         keep = min(keep, len(tokens) - 1)  # at least the last token is evaluated: its logits are read
         llm.n_tokens = keep
         llm.eval(tokens[keep:])
