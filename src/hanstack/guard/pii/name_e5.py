@@ -80,16 +80,28 @@ def fit_logistic(
     w = np.zeros((d, k), np.float32)
     b = np.zeros(k, np.float32)
     onehot = np.eye(k, dtype=np.float32)[y]
+    params = [w, b]
     mom = [np.zeros_like(w), np.zeros_like(b)]
     var = [np.zeros_like(w), np.zeros_like(b)]
     for t in range(1, iters + 1):
         g = (_softmax(x @ w + b) - onehot) / n
-        grads = (x.T @ g + l2 * w, g.sum(axis=0))
-        for j, (p, gr) in enumerate(zip((w, b), grads, strict=True)):
-            mom[j] = 0.9 * mom[j] + 0.1 * gr
-            var[j] = 0.999 * var[j] + 0.001 * gr * gr
-            p -= lr * (mom[j] / (1 - 0.9**t)) / (np.sqrt(var[j] / (1 - 0.999**t)) + 1e-8)
+        _adam_step(params, (x.T @ g + l2 * w, g.sum(axis=0)), mom, var, t, lr)
     return w, b
+
+
+def _adam_step(
+    params: list[np.ndarray],
+    grads: Sequence[np.ndarray],
+    mom: list[np.ndarray],
+    var: list[np.ndarray],
+    t: int,
+    lr: float,
+) -> None:
+    """One Adam update (β 0.9 / 0.999, ε 1e-8) of ``params`` in place, step ``t`` from 1."""
+    for j, gr in enumerate(grads):
+        mom[j] = 0.9 * mom[j] + 0.1 * gr
+        var[j] = 0.999 * var[j] + 0.001 * gr * gr
+        params[j] -= lr * (mom[j] / (1 - 0.9**t)) / (np.sqrt(var[j] / (1 - 0.999**t)) + 1e-8)
 
 
 def kmeans(x: np.ndarray, k: int, *, iters: int = 15, seed: int = 0) -> np.ndarray:
@@ -149,10 +161,7 @@ def fit_mlp(
             gh = (g @ w2.T) * mask
             grads = (xb.T @ gh + wd * w1, gh.sum(axis=0), hr.T @ g + wd * w2, g.sum(axis=0))
             t += 1
-            for j, gr in enumerate(grads):
-                mom[j] = 0.9 * mom[j] + 0.1 * gr
-                var[j] = 0.999 * var[j] + 0.001 * gr * gr
-                params[j] -= lr * (mom[j] / (1 - 0.9**t)) / (np.sqrt(var[j] / (1 - 0.999**t)) + 1e-8)
+            _adam_step(params, grads, mom, var, t, lr)
     w1, b1, w2, b2 = params
     return w1, b1, w2, b2
 
