@@ -273,17 +273,21 @@ class NameTagger:
 
     With ``probe_path`` (mode ``crf-e5``) every segment is also run through multilingual-e5-small
     (:mod:`hanstack.guard.pii.e5_states`) and the CRF gets the probe features of
-    :mod:`hanstack.guard.pii.name_e5` next to its own.
+    :mod:`hanstack.guard.pii.name_e5` next to its own. With ``rescorer_path`` as well, the spans
+    are candidates from the CRF's marginals rescored by :mod:`hanstack.guard.pii.name_span`
+    instead of the Viterbi spans with their mean marginal.
     """
 
-    def __init__(self, path: Path, probe_path: Path | None = None) -> None:
+    def __init__(self, path: Path, probe_path: Path | None = None, rescorer_path: Path | None = None) -> None:
         try:
             import pycrfsuite
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError(
                 "python-crfsuite", "guard", "the person-name CRF (PiiConfig(names='crf'))"
             ) from exc
-        for p in (path, probe_path):
+        if rescorer_path is not None and probe_path is None:
+            raise GuardError("the span rescorer reads the e5 probe: pass probe_path too")
+        for p in (path, probe_path, rescorer_path):
             if p is not None and not p.exists():
                 raise GuardError(
                     f"person-name CRF file not found at {p}",
@@ -301,19 +305,27 @@ class NameTagger:
 
             self._probe = E5Probe.load(probe_path)
             self._encoder = load_encoder()
+        self._rescorer: Any = None
+        if rescorer_path is not None:
+            from hanstack.guard.pii.name_span import SpanRescorer
+
+            self._rescorer = SpanRescorer.load(rescorer_path)
 
     def features(self, text: str, toks: Sequence[Any]) -> list[list[str]]:
-        feats = char_features(text, toks)
-        if self._probe is not None:
-            from hanstack.guard.pii.name_e5 import e5_char_features
+        return self._analyse(text, toks)[0]
 
-            layers = self._probe.layers
-            ts = self._encoder.encode(text, () if layers == (12,) else layers)
-            extra = e5_char_features(
-                len(text), ts, self._probe.probs(ts.states), self._probe.clusters(ts.states)
-            )
-            feats = [a + b for a, b in zip(feats, extra, strict=True)]
-        return feats
+    def _analyse(self, text: str, toks: Sequence[Any]) -> tuple[list[list[str]], Any, Any]:
+        """CRF features, and with the e5 probe the token states and probe probabilities."""
+        feats = char_features(text, toks)
+        if self._probe is None:
+            return feats, None, None
+        from hanstack.guard.pii.name_e5 import e5_char_features
+
+        layers = self._probe.layers
+        ts = self._encoder.encode(text, () if layers == (12,) else layers)
+        probs = self._probe.probs(ts.states)
+        extra = e5_char_features(len(text), ts, probs, self._probe.clusters(ts.states))
+        return [a + b for a, b in zip(feats, extra, strict=True)], ts, probs
 
     def tag(self, text: str, toks: Sequence[Any]) -> list[str]:
         return list(self._tagger.tag(self.features(text, toks)))
@@ -322,13 +334,37 @@ class NameTagger:
         out: list[tuple[int, int, float]] = []
         for a, b in segments(text):
             piece = text[a:b]
-            labels = self._tagger.tag(self.features(piece, kiwi.tokenize(piece)))
+            toks = kiwi.tokenize(piece)
+            feats, ts, probs = self._analyse(piece, toks)
+            labels = self._tagger.tag(feats)
+            if self._rescorer is not None:
+                out += [(a + s, a + e, p) for s, e, p in self._rescore(piece, toks, labels, ts, probs)]
+                continue
             for s, e in spans_from_labels(labels):
                 # probability of the whole labelled path is a poor span confidence; use the mean
                 # marginal of the span's labels instead (cheap: crfsuite keeps the lattice)
                 marg = [self._tagger.marginal(labels[p], p) for p in range(s, e)]
                 out.append((a + s, a + e, sum(marg) / len(marg)))
         return out
+
+    def _rescore(
+        self, text: str, toks: Sequence[Any], labels: Sequence[str], ts: Any, probs: Any
+    ) -> list[tuple[int, int, float]]:
+        """Rescored spans of one segment the tagger has just labelled (scores under 0.1 dropped)."""
+        from hanstack.guard.pii.name_lexicon import load_known_names, load_lexicon
+        from hanstack.guard.pii.name_span import SpanContext, crf_marginals
+
+        ctx = SpanContext(
+            text,
+            toks,
+            labels,
+            crf_marginals(self._tagger, len(text)),
+            ts.spans,
+            probs,
+            load_known_names(),
+            load_lexicon(),
+        )
+        return [x for x in self._rescorer.find(ctx) if x[2] >= 0.1]
 
 
 @lru_cache(maxsize=2)
@@ -337,8 +373,14 @@ def load_name_tagger(path: str | None = None, e5: bool = False) -> NameTagger:
     if not e5:
         return NameTagger(Path(path) if path else default_crf_path())
     from hanstack.guard.pii.name_e5 import default_probe_path
+    from hanstack.guard.pii.name_span import default_rescorer_path
 
-    return NameTagger(Path(path) if path else default_crf_path(e5=True), default_probe_path())
+    rescorer = default_rescorer_path()  # shipped with the model; a model without one tags plainly
+    return NameTagger(
+        Path(path) if path else default_crf_path(e5=True),
+        default_probe_path(),
+        rescorer if path is None and rescorer.exists() else None,
+    )
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -420,6 +462,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="directory for the fitted probes (--e5): a rerun reuses them, so training can run in pieces",
     )
+    ap.add_argument(
+        "--span-cache",
+        type=Path,
+        default=None,
+        help="directory for the span rescorer's five fold CRFs (--e5): a rerun reuses them",
+    )
     ap.add_argument("--c1", type=float, default=0.05)
     ap.add_argument("--c2", type=float, default=0.01)
     ap.add_argument("--iterations", type=int, default=150)
@@ -432,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
     extra = None
     if args.e5:
         from hanstack.guard.pii.e5_states import load_encoder
-        from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_features, encode_all
+        from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_probs_and_features, encode_all
 
         layers = tuple(int(v) for v in args.layers.split(","))
         cache: Path | None = args.states_cache
@@ -451,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"the states in {cache} are {width} wide, --layers {args.layers} needs {384 * len(layers)}",
                 hint="pass the --layers the cache was made with, or a new --states-cache path",
             )
-        extra, probe = cross_fitted_features(
+        extra, probs, probe = cross_fitted_probs_and_features(
             sents, states, layers=layers, hidden=args.hidden, epochs=args.epochs, cache=args.probe_cache
         )
         probe.save(out.parent / PROBE_RESOURCE)
@@ -467,6 +515,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     known = info.pop("known")
     save_lexicon(known, out.parent / KNOWN_RESOURCE)
+    if extra is not None:  # --e5
+        import tempfile
+
+        from hanstack.guard.pii.name_span import RESCORER_RESOURCE, train_rescorer
+
+        with tempfile.TemporaryDirectory() as tmp:
+            rescorer = train_rescorer(
+                sents,
+                get_kiwi(workers=1).kiwi,
+                extra,
+                probs,
+                [ts.spans for ts in states],
+                load_lexicon(),
+                workdir=args.span_cache or Path(tmp),
+                c1=args.c1,
+                c2=args.c2,
+                max_iterations=args.iterations,
+            )
+        rescorer.save(out.parent / RESCORER_RESOURCE)
+        print(f"saved the span rescorer {out.parent / RESCORER_RESOURCE} ({len(rescorer.names)} features)")
     print(
         f"saved {out} and {len(known)} seen names: {info} "
         f"(trained on {len(sents)} even-indexed KLUE-NER dev sentences)"

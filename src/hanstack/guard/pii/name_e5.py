@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -309,7 +310,7 @@ def encode_all(
     return out
 
 
-def cross_fitted_features(
+def cross_fitted_probs_and_features(
     sentences: Sequence[tuple[str, list[tuple[str, int, int]]]],
     states: Sequence[TokenStates],
     *,
@@ -319,10 +320,12 @@ def cross_fitted_features(
     hidden: int = 256,
     epochs: int = 15,
     cache: Path | None = None,
-) -> tuple[list[list[list[str]]], E5Probe]:
-    """e5 CRF features for training sentences from probes that never saw them, and the final probe
-    (all sentences) that tagging uses. Cluster centres (none by default: on the inner split they added
-    nothing next to the probe, F1 0.823 with vs 0.825 without) are unsupervised and shared by all folds.
+) -> tuple[list[list[list[str]]], list[np.ndarray], E5Probe]:
+    """e5 CRF features for training sentences from probes that never saw them, the probe
+    probabilities behind them (per token, what the span rescorer of
+    :mod:`hanstack.guard.pii.name_span` reads), and the final probe (all sentences) that tagging
+    uses. Cluster centres (none by default: on the inner split they added nothing next to the
+    probe, F1 0.823 with vs 0.825 without) are unsupervised and shared by all folds.
     ``cache``: a directory where each fitted probe (the final one and one per fold) is saved and
     reused by a rerun with the same settings, so a slow fit (an MLP on a loaded machine) can run in
     pieces."""
@@ -348,12 +351,22 @@ def cross_fitted_features(
 
     final = fitted("final", range(len(x)), clusters)
     feats: list[list[list[str]]] = [[] for _ in sentences]
+    probs: list[np.ndarray] = [np.zeros((0, 0), np.float32) for _ in sentences]
     for k in range(folds):
         part = fitted(f"fold{k}", [j for j in range(len(x)) if j % folds != k], ())
         probe = E5Probe(part.mean, part.scale, part.w, part.b, final.centres, layers, part.w1, part.b1)
         for j in range(k, len(x), folds):
             ts = states[j]
-            feats[j] = e5_char_features(
-                len(sentences[j][0]), ts, probe.probs(ts.states), probe.clusters(ts.states)
-            )
+            probs[j] = probe.probs(ts.states)
+            feats[j] = e5_char_features(len(sentences[j][0]), ts, probs[j], probe.clusters(ts.states))
+    return feats, probs, final
+
+
+def cross_fitted_features(
+    sentences: Sequence[tuple[str, list[tuple[str, int, int]]]],
+    states: Sequence[TokenStates],
+    **kwargs: Any,
+) -> tuple[list[list[list[str]]], E5Probe]:
+    """:func:`cross_fitted_probs_and_features` without the probabilities."""
+    feats, _, final = cross_fitted_probs_and_features(sentences, states, **kwargs)
     return feats, final
