@@ -63,7 +63,8 @@ class PiiConfig:
     label words, ``kiwi`` rules + Kiwi candidates scored by a logistic model over the whole text,
     ``crf`` rules + a character CRF over Kiwi morphemes on the whole text — the most accurate,
     and as slow as Kiwi: see notes/guard.md for measured figures; ``crf-e5`` the same CRF that also
-    reads multilingual-e5-small token states — more accurate again, and slower again: batch use only).
+    reads multilingual-e5-small token states, its spans rescored, without the surname+title rule —
+    more accurate again, and slower again: batch use only).
     ``context_window``: characters before (and half as many after) a span searched for context words.
     ``extra_context``: more context words per type (e.g. in-house labels).
     """
