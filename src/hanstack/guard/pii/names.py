@@ -474,8 +474,10 @@ def find_person_crf(text: str, kiwi: Any, *, e5: bool = False) -> list[Candidate
     """Person spans from the character CRF (:mod:`hanstack.guard.pii.name_crf`) over the whole text
     (``e5``: the CRF that also reads multilingual-e5-small token states, mode ``crf-e5``).
 
-    The score is the mean marginal probability of the span's labels, so the engine's threshold
-    (0.5) also drops the spans the CRF itself is unsure about.
+    ``crf``: the score is the mean marginal probability of the span's labels, so the engine's
+    threshold (0.5) also drops the spans the CRF itself is unsure about. ``crf-e5``: the spans and
+    scores come from the span rescorer (:mod:`hanstack.guard.pii.name_span`) over the CRF's
+    candidates, its operating point mapped onto the same 0.5.
     """
     from hanstack.guard.pii.name_crf import load_name_tagger
 
