@@ -158,3 +158,34 @@ def test_hybrid_drops_candidates_without_any_evidence(retriever):
     hits = search(retriever, "영화 배우", k=10)
     assert all(h.score > 0 for h in hits)
     assert len(hits) < len(search(retriever, "영화 배우", k=10, mode="dense"))
+
+
+def test_bigram_list_is_scored_on_candidates_and_fused(retriever):
+    hits = search(retriever, "시중은행 최저자본금", k=3)
+    top = hits[0]
+    assert top.doc_id == "bank" and "최저자본금" in top.text
+    assert top.scores["bigram"] > 0
+    # the bigram list alone (other weights 0) ranks by shared bigrams among the candidates
+    retriever.config = FusionConfig(sparse_weight=0.0, dense_weight=0.0, bigram_weight=1.0)
+    alone = search(retriever, "예비인가 신청", k=5)
+    assert alone[0].doc_id == "prelim"
+    assert all(h.scores.get("bigram", 0) > 0 for h in alone)
+    assert [h.scores["bigram"] for h in alone] == sorted((h.scores["bigram"] for h in alone), reverse=True)
+
+
+def test_bigram_weight_zero_asks_the_store_for_nothing(retriever):
+    seen = []
+    real_query = retriever.store.query
+
+    def spy(q):
+        seen.append(q)
+        return real_query(q)
+
+    retriever.store.query = spy
+    retriever.config = FusionConfig(bigram_weight=0.0)
+    hits = search(retriever, "시중은행 최저자본금", k=3)
+    assert seen[-1].rescore is None
+    assert all("bigram" not in h.scores for h in hits)
+    retriever.config = FusionConfig()
+    search(retriever, "시중은행 최저자본금", k=3, mode="bm25")
+    assert seen[-1].rescore is None  # only hybrid search fuses a third list

@@ -40,13 +40,20 @@ def random_chunks(rng: random.Random, n: int, prefix: str = "d") -> list:
 
 
 def compare(memory, engine, rng: random.Random, queries: int = 60) -> int:
-    compared = 0
+    compared = rescored = 0
     for _ in range(queries):
         terms = rng.sample(VOCAB[:15], rng.randint(1, 4))
         scope = AccessScope(rng.choice(["t1", "t2", "t3"]), tuple(rng.sample(GROUPS, rng.randint(1, 3))))
         limit = rng.choice([3, 10, 50])
-        q = StoreQuery(scope=scope, limit=limit, sparse=memory.encoder.query(terms))
-        got, want = memory.query(q).sparse, engine.query(q).sparse
+        # the text's character bigrams rescored on the candidates: the mirror's forward index
+        # against the engine's id-restricted search
+        rescore = memory.encoder.bigram_query(" ".join(rng.sample(VOCAB[:15], 2)))
+        q = StoreQuery(scope=scope, limit=limit, sparse=memory.encoder.query(terms), rescore=rescore)
+        got_all, want_all = memory.query(q), engine.query(q)
+        got, want = got_all.sparse, want_all.sparse
+        if {c.key for c in got} == {c.key for c in want}:
+            assert got_all.rescored == pytest.approx(want_all.rescored, rel=1e-5, abs=1e-6)
+            rescored += len(got_all.rescored)
         assert len(got) == len(want), (terms, scope)
         # same scores in the same order; keys may swap only inside a tie
         for g, w in zip(got, want, strict=True):
@@ -58,6 +65,7 @@ def compare(memory, engine, rng: random.Random, queries: int = 60) -> int:
             else:
                 assert g.doc_id == next(c.doc_id for c in want if c.key == g.key)
         compared += len(got)
+    assert rescored > 100
     return compared
 
 

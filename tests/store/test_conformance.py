@@ -278,3 +278,49 @@ def test_scores_do_not_reveal_other_tenants_documents(open_store):
     store.upsert_chunks([make_chunk(f"합병 합병 {i}", doc=f"o{i}", tenant="t2") for i in range(20)])
     store.upsert_chunks([make_chunk(f"실적 {i}", doc=f"g{i}", acl=("board",)) for i in range(20)])
     assert scores() == before
+
+
+def test_rescore_scores_the_candidates_only(open_store):
+    """The bigram rescoring query is scored on the sparse and dense candidates only, with the same
+    BM25 (and IDF over the scope) as a full search with that query would give them."""
+    store = open_store()
+    store.upsert_chunks(
+        [
+            make_chunk("은행업 인가 신청", doc="a"),
+            make_chunk("은행법 시행령 개정", doc="b"),
+            make_chunk("인가 절차 안내", doc="c"),
+            make_chunk("지방은행 영업 구역", doc="d"),
+        ]
+    )
+    rescore = store.encoder.bigram_query("은행법 인가")
+    res = store.query(
+        StoreQuery(scope=SCOPE, limit=10, sparse=store.encoder.query(["인가"]), rescore=rescore)
+    )
+    candidates = {c.key for c in res.sparse}
+    assert sorted(c.doc_id for c in res.sparse) == ["a", "c"]
+    full = {c.key: c.score for c in store.query(StoreQuery(scope=SCOPE, limit=10, sparse=rescore)).sparse}
+    assert sorted(c.doc_id for c in store.query(StoreQuery(scope=SCOPE, limit=10, sparse=rescore)).sparse) == [
+        "a", "b", "c", "d"
+    ]  # fmt: skip
+    assert set(res.rescored) == candidates  # b and d match the bigrams but were not candidates
+    for key, score in res.rescored.items():
+        assert score == pytest.approx(full[key], rel=1e-5)
+    # the same bigrams in another tenant's documents do not move the scores
+    store.upsert_chunks([make_chunk(f"은행법 인가 {i}", doc=f"o{i}", tenant="t2") for i in range(10)])
+    again = store.query(
+        StoreQuery(scope=SCOPE, limit=10, sparse=store.encoder.query(["인가"]), rescore=rescore)
+    )
+    assert again.rescored == pytest.approx(res.rescored, rel=1e-5)
+
+
+def test_rescore_over_dense_candidates_and_nothing_matching(open_store):
+    store = open_store()
+    store.upsert_chunks(corpus())
+    emb = store.embedder.embed_queries(["영화 배우"])[0]
+    res = store.query(
+        StoreQuery(scope=SCOPE, limit=4, dense=emb, rescore=store.encoder.bigram_query("영화배우"))
+    )
+    assert res.dense[0].doc_id == "b"
+    assert {store.fetch([k])[k].provenance.doc_id for k in res.rescored} == {"b"}
+    none = store.query(StoreQuery(scope=SCOPE, limit=4, dense=emb, rescore=store.encoder.bigram_query("zz")))
+    assert none.rescored == {}

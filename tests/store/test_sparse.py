@@ -5,6 +5,7 @@ import math
 import pytest
 
 from hanstack.store.sparse import (
+    BIGRAM_NS,
     EXACT_NS,
     SECTION_NS,
     TITLE_NS,
@@ -12,6 +13,8 @@ from hanstack.store.sparse import (
     FieldBoosts,
     SparseEncoder,
     article_refs,
+    average_bigrams,
+    char_bigrams,
     exact_terms,
     numbers,
     term_index,
@@ -82,3 +85,32 @@ def test_field_terms_and_query_boosts():
 
 def test_empty_document_is_empty_vector():
     assert len(SparseEncoder().document([], "")) == 0
+
+
+def test_char_bigrams_stay_inside_words():
+    assert char_bigrams("은행법 제8조") == ["은행", "행법", "제8", "8조"]
+    assert char_bigrams("및 AI") == ["및", "ai"]  # one-character words stay; lower-cased
+    assert char_bigrams("   ") == []
+    assert average_bigrams(["은행법 제8조", "", "및"]) == 2.5  # texts without bigrams do not count
+
+
+def test_bigram_terms_are_indexed_with_their_own_length_normalisation():
+    p = Bm25Params(k1=0.5, b=0.75, avgdl=4.0, bigram_avgdl=2.0)
+    enc = SparseEncoder(params=p)
+    vec = enc.document(["은행"], "은행 은행법")  # bigrams 은행, 은행, 행법
+    weights = dict(zip(vec.indices, vec.values, strict=True))
+    norm = p.k1 * (1 - p.b + p.b * 3 / 2.0)
+    assert math.isclose(weights[term_index(BIGRAM_NS + "은행")], 2 * (p.k1 + 1) / (2 + norm), rel_tol=1e-9)
+    assert math.isclose(weights[term_index(BIGRAM_NS + "행법")], 1 * (p.k1 + 1) / (1 + norm), rel_tol=1e-9)
+    assert term_index("은행") in weights  # the morpheme term is untouched beside its bigram twin
+    # without bigram_avgdl (an encoder outside a store) no bigram terms are written
+    plain = SparseEncoder(params=Bm25Params(k1=0.5, avgdl=4.0)).document(["은행"], "은행 은행법")
+    assert plain.indices == [term_index("은행")]
+
+
+def test_bigram_query_is_distinct_bigrams_weight_one():
+    q = SparseEncoder().bigram_query("은행 은행법")
+    assert q.indices == [term_index(BIGRAM_NS + "은행"), term_index(BIGRAM_NS + "행법")]
+    assert q.values == [1.0, 1.0]
+    # the morpheme query never names a bigram term
+    assert not set(SparseEncoder().query(["은행"]).indices) & set(q.indices)

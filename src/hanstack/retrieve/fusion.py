@@ -81,6 +81,11 @@ def best_per_document(ranked: Ranked, doc_of: Mapping[str, str]) -> list[tuple[s
     return _sorted(best)
 
 
+def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Scores by key as a ranked list: best first, ties by key."""
+    return _sorted(dict(scores))
+
+
 def _weights(lists: Sequence[Ranked], weights: Sequence[float] | None) -> Sequence[float]:
     if weights is None:
         return [1.0] * len(lists)

@@ -16,7 +16,10 @@ doc_ids=None, query_vector=None) -> list[SearchHit]``
 - ``tenant`` and ``groups`` become a filter inside the engine query; nothing outside them is
   scored or returned. ``groups=[]`` sees nothing;
 - ``group_by_doc=True`` returns one hit per document: its best chunk, ranked by that chunk;
-- quoted phrases in the query are required; exact terms (제10조, numbers) are boosted.
+- quoted phrases in the query are required; exact terms (제10조, numbers) are boosted;
+- in hybrid mode a third list scores the query's character bigrams on the sparse and dense
+  candidates (``bigram_weight``; 0 switches it off): it rescues the words Kiwi analyses
+  differently in a question and in the text, at a fraction of the cost of a third search.
 
 Each :class:`SearchHit` carries the chunk text, its full provenance, the scores by component
 (``sparse``, ``dense``: raw engine scores; ``fused``) and the query terms it matched.
@@ -34,9 +37,9 @@ import numpy as np
 
 from hanstack.errors import InvalidInputError
 from hanstack.ingest.models import Provenance
-from hanstack.retrieve.fusion import Norm, best_per_document, rrf, weighted
+from hanstack.retrieve.fusion import Norm, best_per_document, ranked, rrf, weighted
 from hanstack.retrieve.query import AnalyzedQuery, QueryAnalyzer, Tokenize, contains_phrases
-from hanstack.store.base import AccessScope, Candidate, Store, StoredChunk, StoreQuery
+from hanstack.store.base import AccessScope, Candidate, Store, StoredChunk, StoreQuery, StoreResult
 from hanstack.store.sparse import EXACT_NS, FieldBoosts, article_refs, numbers
 
 if TYPE_CHECKING:
@@ -57,7 +60,8 @@ class SearchHit:
     provenance: Provenance
     scores: dict[str, float]
     """``sparse`` (BM25), ``dense`` (cosine): raw engine scores where the chunk was a candidate;
-    ``fused``: the ranking score (equal to ``score``)."""
+    ``bigram``: BM25 of the query's character bigrams where they matched; ``fused``: the ranking
+    score (equal to ``score``)."""
     matched_terms: tuple[str, ...]
     """Query terms (and exact terms such as 제10조) found in this chunk."""
     terms: tuple[str, ...] = ()
@@ -66,12 +70,14 @@ class SearchHit:
 
 @dataclass(slots=True)
 class FusionConfig:
-    fusion: Fusion = "rrf"
-    sparse_weight: float = 0.7
-    dense_weight: float = 0.3
-    norm: Norm = "max"
+    fusion: Fusion = "weighted"
+    sparse_weight: float = 0.4
+    dense_weight: float = 0.6
+    norm: Norm = "minmax"
     rrf_k: int = 60
-    candidates: int = 100
+    bigram_weight: float = 0.5
+    """Weight of the character-bigram list (hybrid mode; 0: not computed)."""
+    candidates: int = 50
     boosts: FieldBoosts = field(default_factory=FieldBoosts)
     doc_fusion: bool = True
     """With ``group_by_doc``: fuse each document's best sparse and best dense score (a document
@@ -86,6 +92,7 @@ class FusionConfig:
             dense_weight=r.dense_weight,
             rrf_k=r.rrf_k,
             norm=r.fusion_norm,
+            bigram_weight=r.bigram_weight,
             candidates=r.candidates,
             boosts=FieldBoosts(
                 exact=r.exact_boost, article=r.article_boost, title=r.title_boost, section=r.section_boost
@@ -174,9 +181,11 @@ class Retriever:
         analysed = self.analyzer.analyze(query)
         t = time.perf_counter()
         timing.analyse_ms = (t - started) * 1000
-        sparse = None
+        sparse = rescore = None
         if mode in ("bm25", "hybrid"):
             sparse = self.store.encoder.query(analysed.terms, analysed.exact, cfg.boosts)
+        if mode == "hybrid" and cfg.bigram_weight > 0:
+            rescore = self.store.encoder.bigram_query(query)
         dense = None
         if mode in ("dense", "hybrid"):
             dense = query_vector if query_vector is not None else self._embed(query)
@@ -192,21 +201,23 @@ class Retriever:
                 dense=dense,
                 required_terms=analysed.phrase_terms,
                 doc_ids=tuple(doc_ids) if doc_ids is not None else None,
+                rescore=rescore,
             )
         )
         t3 = time.perf_counter()
         timing.engine_ms = (t3 - t2) * 1000
 
-        ranked = self._fuse(result.sparse, result.dense, mode, fusion)
+        bigrams = ranked(result.rescored) if rescore is not None else None
+        order = self._fuse(result.sparse, result.dense, bigrams, mode, fusion)
         doc_of = {c.key: c.doc_id or c.key for c in (*result.sparse, *result.dense)}
         if group_by_doc and mode == "hybrid" and cfg.doc_fusion:
-            ranked = self._fuse_docs(result.sparse, result.dense, fusion, ranked, doc_of)
+            order = self._fuse_docs(result.sparse, result.dense, bigrams, fusion, order, doc_of)
         if mode == "hybrid":
             # 0 after fusion: the weakest dense candidate and no keyword match, no evidence at all
-            ranked = [(key, score) for key, score in ranked if score > 0]
+            order = [(key, score) for key, score in order if score > 0]
         if group_by_doc:
-            ranked = _best_per_doc(ranked, doc_of)
-        hits = self._materialise(ranked, k, analysed, result.sparse, result.dense)
+            order = _best_per_doc(order, doc_of)
+        hits = self._materialise(order, k, analysed, result)
         t4 = time.perf_counter()
         timing.fetch_ms = (t4 - t3) * 1000
         timing.total_ms = (t4 - started) * 1000
@@ -226,7 +237,12 @@ class Retriever:
         return vec
 
     def _fuse(
-        self, sparse: list[Candidate], dense: list[Candidate], mode: Mode, fusion: Fusion
+        self,
+        sparse: list[Candidate],
+        dense: list[Candidate],
+        bigrams: list[tuple[str, float]] | None,
+        mode: Mode,
+        fusion: Fusion,
     ) -> list[tuple[str, float]]:
         if mode == "bm25":
             return [(c.key, c.score) for c in sparse]
@@ -235,6 +251,9 @@ class Retriever:
         cfg = self.config
         lists = [[(c.key, c.score) for c in sparse], [(c.key, c.score) for c in dense]]
         weights = [cfg.sparse_weight, cfg.dense_weight]
+        if bigrams is not None:
+            lists.append(bigrams)
+            weights.append(cfg.bigram_weight)
         if fusion == "rrf":
             return rrf(lists, k=cfg.rrf_k, weights=weights)
         return weighted(lists, weights=weights, norm=cfg.norm)
@@ -243,18 +262,23 @@ class Retriever:
         self,
         sparse: list[Candidate],
         dense: list[Candidate],
+        bigrams: list[tuple[str, float]] | None,
         fusion: Fusion,
         chunk_ranked: list[tuple[str, float]],
         doc_of: dict[str, str],
     ) -> list[tuple[str, float]]:
-        """Documents ranked by fusing their best sparse and best dense chunk scores, each shown by
-        its chunk with the best chunk-level fused score (the passage that matches best overall)."""
+        """Documents ranked by fusing their best sparse, dense (and bigram) chunk scores, each
+        shown by its chunk with the best chunk-level fused score (the passage that matches best
+        overall)."""
         lists = [
             best_per_document([(c.key, c.score) for c in sparse], doc_of),
             best_per_document([(c.key, c.score) for c in dense], doc_of),
         ]
         cfg = self.config
         weights = [cfg.sparse_weight, cfg.dense_weight]
+        if bigrams is not None:
+            lists.append(best_per_document(bigrams, doc_of))
+            weights.append(cfg.bigram_weight)
         if fusion == "rrf":
             docs = rrf(lists, k=cfg.rrf_k, weights=weights)
         else:
@@ -269,11 +293,13 @@ class Retriever:
         ranked: list[tuple[str, float]],
         k: int,
         analysed: AnalyzedQuery,
-        sparse: list[Candidate],
-        dense: list[Candidate],
+        result: StoreResult,
     ) -> list[SearchHit]:
-        sparse_score = {c.key: c.score for c in sparse}
-        dense_score = {c.key: c.score for c in dense}
+        component = {
+            "sparse": {c.key: c.score for c in result.sparse},
+            "dense": {c.key: c.score for c in result.dense},
+            "bigram": result.rescored,
+        }
         wanted = list(dict.fromkeys(analysed.terms))
         exact = {e[len(EXACT_NS) :] for e in analysed.exact}
         hits: list[SearchHit] = []
@@ -285,7 +311,7 @@ class Retriever:
                 chunk = chunks.get(key)
                 if chunk is None or not contains_phrases(chunk.text, analysed.phrases):
                     continue
-                hits.append(_hit(chunk, key, score, len(hits) + 1, sparse_score, dense_score, wanted, exact))
+                hits.append(_hit(chunk, key, score, len(hits) + 1, component, wanted, exact))
                 if len(hits) == k:
                     return hits
         return hits
@@ -308,16 +334,14 @@ def _hit(
     key: str,
     score: float,
     rank: int,
-    sparse_score: dict[str, float],
-    dense_score: dict[str, float],
+    component: dict[str, dict[str, float]],
     wanted: list[str],
     exact: set[str],
 ) -> SearchHit:
     scores = {"fused": score}
-    if key in sparse_score:
-        scores["sparse"] = sparse_score[key]
-    if key in dense_score:
-        scores["dense"] = dense_score[key]
+    for name, by_key in component.items():
+        if key in by_key:
+            scores[name] = by_key[key]
     chunk_terms = set(chunk.terms)
     matched = [t for t in wanted if t in chunk_terms]
     if exact:

@@ -59,6 +59,9 @@ class StoreQuery:
     exact_dense: bool = False
     """Brute-force dense search instead of HNSW (for measuring ANN recall)."""
     hnsw_ef: int | None = None
+    rescore: SparseVec | None = None
+    """A second sparse query (the character bigrams) scored only on the sparse and dense
+    candidates, with the same IDF over the scope: a third signal at a fraction of a third search."""
 
 
 class Candidate(NamedTuple):
@@ -77,6 +80,13 @@ class Candidate(NamedTuple):
 class StoreResult:
     sparse: list[Candidate] = field(default_factory=list)
     dense: list[Candidate] = field(default_factory=list)
+    rescored: dict[str, float] = field(default_factory=dict)
+    """``StoreQuery.rescore``'s score of each candidate that matches it (candidates that share no
+    term with it are absent)."""
+
+    def candidate_keys(self) -> list[str]:
+        """Every candidate once, sparse first (what :attr:`StoreQuery.rescore` is scored on)."""
+        return list(dict.fromkeys([c.key for c in self.sparse] + [c.key for c in self.dense]))
 
 
 @dataclass(frozen=True, slots=True)

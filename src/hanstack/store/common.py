@@ -26,13 +26,16 @@ from hanstack.store.base import (
     point_id,
     validate_chunks,
 )
-from hanstack.store.sparse import Bm25Params, SparseEncoder, SparseVec, average_length
+from hanstack.store.sparse import Bm25Params, SparseEncoder, SparseVec, average_bigrams, average_length
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 4
-"""4: integer point ids (3: UUIDs); since 3, Qdrant Edge stores a chunk's terms as one
+INDEX_FORMAT = 5
+"""5: sparse vectors also hold the text's character bigrams (4: morpheme, exact and field terms
+only); since 4, integer point ids (3: UUIDs); since 3, Qdrant Edge stores a chunk's terms as one
 text-indexed string (2: a keyword list)."""
+DEFAULT_BIGRAM_AVGDL = 100.0
+"""Bigrams per chunk assumed until the first batch with text fixes the index's own average."""
 EMBED_BATCH = 32
 WRITE_BATCH = 256
 """Points per engine write: larger writes amortise the engine's per-call work (WAL, index
@@ -50,6 +53,7 @@ class IndexMeta:
     k1: float
     b: float
     avgdl: float | None = None
+    bigram_avgdl: float | None = None
     format: int = INDEX_FORMAT
     created_at: str = ""
 
@@ -157,26 +161,38 @@ class QdrantStoreBase(ABC):
     @property
     def encoder(self) -> SparseEncoder:
         if self._encoder is None:
-            meta = self._meta
-            avgdl = meta.avgdl if meta and meta.avgdl else self._bm25_default.avgdl
-            params = Bm25Params(k1=meta.k1, b=meta.b, avgdl=avgdl) if meta else self._bm25_default
+            meta, default = self._meta, self._bm25_default
+            avgdl = meta.avgdl if meta and meta.avgdl else default.avgdl
+            bigram_avgdl = (
+                meta.bigram_avgdl
+                if meta and meta.bigram_avgdl
+                else default.bigram_avgdl or DEFAULT_BIGRAM_AVGDL
+            )
+            params = Bm25Params(
+                k1=meta.k1 if meta else default.k1,
+                b=meta.b if meta else default.b,
+                avgdl=avgdl,
+                bigram_avgdl=bigram_avgdl,
+            )
             self._encoder = SparseEncoder(params=params, field_terms=self._field_terms)
         return self._encoder
 
     def _fix_avgdl(self, chunks: Sequence[Chunk]) -> None:
-        """The first batch with terms fixes avgdl for the life of the index."""
-        if self._meta is not None and self._meta.avgdl is None:
+        """The first batch with terms fixes avgdl (with text: bigram_avgdl) for the life of the index."""
+        if self._meta is not None and (self._meta.avgdl is None or self._meta.bigram_avgdl is None):
             self._meta = self._load_meta() or self._meta  # another handle may have fixed it
             self._encoder = None
         meta = self._meta
-        if meta is None or meta.avgdl is not None:
+        if meta is None:
             return
-        avg = average_length(c.terms for c in chunks)
-        if avg is None:
-            return
-        meta.avgdl = avg
-        self._save_meta(meta)
-        self._encoder = None
+        changed = False
+        if meta.avgdl is None and (avg := average_length(c.terms for c in chunks)) is not None:
+            meta.avgdl, changed = avg, True
+        if meta.bigram_avgdl is None and (avg := average_bigrams(c.text for c in chunks)) is not None:
+            meta.bigram_avgdl, changed = avg, True
+        if changed:
+            self._save_meta(meta)
+            self._encoder = None
 
     def upsert_chunks(self, chunks: Sequence[Chunk]) -> None:
         """Embed chunks :data:`EMBED_BATCH` at a time and write them :data:`WRITE_BATCH` at a time;

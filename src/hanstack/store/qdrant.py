@@ -243,7 +243,30 @@ class QdrantStore(QdrantStoreBase):
                 for p in answer.points
             ]
             setattr(result, kind, hits)
+        if query.rescore is not None and len(query.rescore):
+            result.rescored = self._rescore(query.rescore, flt, result.candidate_keys())
         return result
+
+    def _rescore(self, vec: SparseVec, flt: Any, keys: list[str]) -> dict[str, float]:
+        """The rescoring query's scores on the candidates: the same sparse search, restricted to
+        their ids (the access filter stays, and the IDF is still over the whole scope)."""
+        ids = point_ids(keys)
+        if not ids:
+            return {}
+        mm = self._m
+        restricted = mm.Filter(must=[*flt.must, mm.HasIdCondition(has_id=ids)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            answer = self._client.query_points(
+                self.collection,
+                query=mm.SparseVector(indices=vec.indices, values=vec.values),
+                using=SPARSE,
+                query_filter=restricted,
+                search_params=mm.SearchParams(idf=mm.IdfCorpusParams(corpus=flt)),
+                limit=len(ids),
+                with_payload=False,
+            )
+        return {str(p.id): float(p.score) for p in answer.points if p.score > 0}
 
     def fetch(self, keys: Sequence[str]) -> dict[str, StoredChunk]:
         if not keys:

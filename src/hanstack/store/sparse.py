@@ -12,7 +12,11 @@ Terms live in namespaces of one vector space (hashed to 32-bit indices):
   removed (``9,000`` → ``#9000``), found by a regular expression over the chunk text, so that a
   query naming 제10조 outranks chunks that merely contain 10 and 조;
 - field terms: title and section-path morphemes (``title:``/``section:``), weighted per query,
-  which is how per-field boosts work without a second index.
+  which is how per-field boosts work without a second index;
+- character bigrams of the chunk text (``bigram:``), with their own length normalisation. The
+  morpheme query never names them; the retriever scores them on its candidates only
+  (:meth:`SparseEncoder.bigram_query`), which catches what the analyser splits differently in the
+  query and the text (compounds, spacing, OCR'd words, names Kiwi does not know).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 TITLE_NS = "title\x1f"
 SECTION_NS = "section\x1f"
 EXACT_NS = "\x1f"
+BIGRAM_NS = "bigram\x1f"
 
 _ARTICLE_RE = re.compile(r"제\s?(\d+)\s?(편|장|절|관|조|항|호|목)(?:\s?의\s?(\d+))?")
 _NUMBER_RE = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.,])\d+(?:\.\d+)?")
@@ -52,6 +57,19 @@ def exact_terms(text: str) -> list[str]:
     return [EXACT_NS + t for t in article_refs(text)] + [EXACT_NS + "#" + n for n in numbers(text)]
 
 
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams inside each whitespace token, lower-cased (a one-character
+    token stays a unigram): ``"은행법 제8조"`` → ``은행, 행법, 제8, 8조``. Bigrams do not cross
+    spaces, so a query spaced differently from the text still shares every in-word bigram."""
+    out: list[str] = []
+    for tok in text.lower().split():
+        if len(tok) == 1:
+            out.append(tok)
+        else:
+            out.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+    return out
+
+
 def term_index(term: str) -> int:
     """Stable 32-bit index of a term (blake2b; the same on every machine and Python version)."""
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "little")
@@ -73,6 +91,9 @@ class Bm25Params:
     b: float = 0.75
     avgdl: float = 100.0
     """Average body length in terms, fixed when the index is created (stored weights depend on it)."""
+    bigram_avgdl: float | None = None
+    """Average number of character bigrams per chunk, fixed like ``avgdl``; ``None``: no bigram
+    terms are indexed (an encoder outside a store, or a test of the morpheme terms alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +156,18 @@ class SparseEncoder:
         for ns, value in ((TITLE_NS, title), (SECTION_NS, section)):
             for term in self._field(value):
                 weights[self.index_of(ns + term)] = 1.0
+        if p.bigram_avgdl is not None:
+            bigrams = Counter(char_bigrams(text))
+            norm = p.k1 * (1.0 - p.b + p.b * bigrams.total() / p.bigram_avgdl)
+            for bigram, tf in bigrams.items():
+                weights[self.index_of(BIGRAM_NS + bigram)] = tf * (p.k1 + 1.0) / (tf + norm)
         return SparseVec(list(weights), list(weights.values()))
+
+    def bigram_query(self, text: str) -> SparseVec:
+        """The query's distinct character bigrams, weight 1 each (scored against the ``bigram:``
+        terms of candidate chunks)."""
+        indices = [self.index_of(BIGRAM_NS + b) for b in dict.fromkeys(char_bigrams(text))]
+        return SparseVec(indices, [1.0] * len(indices))
 
     def query(
         self, terms: Iterable[str], exact: Iterable[str] = (), boosts: FieldBoosts | None = None
@@ -166,3 +198,8 @@ class SparseEncoder:
 def average_length(term_lists: Iterable[Sequence[str]]) -> float | None:
     lengths = [len(t) for t in term_lists if t]
     return sum(lengths) / len(lengths) if lengths else None
+
+
+def average_bigrams(texts: Iterable[str]) -> float | None:
+    """Average number of character bigrams of the texts that have any (``bigram_avgdl``)."""
+    return average_length(char_bigrams(t) for t in texts)
