@@ -18,7 +18,13 @@ Steps, each written to bench/results/:
    prompt in bench/.cache/answers/reader_<tier>.jsonl, so a run stopped by ``--reader-seconds``
    resumes where it stopped (queries are taken fit/held-out interleaved, so partial runs stay
    balanced).
-4. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
+4. ``answers_likelihood`` (step ``likelihood``): query likelihood (``hanstack.answer.likelihood``, the
+   UPR idea): per model tier, log P(question | passage window) − log P(question | no passage) per
+   question token for the top 3 passages (one batched decode per passage), combined with the gate's
+   logit like the reader step; each likelihood is cached in
+   bench/.cache/answers/likelihood_<tier>.jsonl, and ``--reader-seconds``/``--reader-threads`` bound
+   this step too.
+5. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
    the large model on seeded subsets sized to the time budget — citation precision/recall, F1 and
    ROUGE-L on content morphemes, abstention, faithfulness, latency p50/p95; figures for all evaluated
    queries and for the held-out half only.
@@ -401,22 +407,259 @@ def reader_step(
     return out
 
 
+def _two_feature_rule(fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float) -> dict:
+    """The reader step's fit for any second feature: rows [[gate_logit, feature]] per query, the rule
+    with the most abstention at false abstention <= budget on the fit half, rates and AUCs per half."""
+    import numpy as np
+
+    from hanstack.eval.answers import as_logistic, fit_linear_rule, rule_rates
+
+    rule = fit_linear_rule(
+        fit_a,
+        fit_u,
+        angles=91,
+        objective=lambda tpr, fpr: (1 - fpr) + 1e-3 * tpr if 1 - tpr <= max_false_abstain else tpr - 2,
+    )
+    fitted, held = rule_rates(rule, fit_a, fit_u), rule_rates(rule, rep_a, rep_u)
+    w = np.array(rule.weights)
+    lg = as_logistic(rule)
+    entry: dict = {
+        "rule": {"weights": list(rule.weights), "threshold": rule.threshold},
+        "logistic": {"w_gate": lg["w0"], "w_feature": lg["w1"], "bias": lg["bias"]},
+        "fit": {
+            "queries": len(fit_a),
+            "false_abstain": round(1 - fitted["tpr"], 4),
+            "abstain_unans": round(1 - fitted["fpr"], 4),
+        },
+        "held_out": {
+            "queries": len(rep_a),
+            "false_abstain": round(1 - held["tpr"], 4),
+            "abstain_unans": round(1 - held["fpr"], 4),
+        },
+        "auc": {},
+    }
+    for name, half_a, half_u in (("fit", fit_a, fit_u), ("held_out", rep_a, rep_u)):
+        entry["auc"][name] = {
+            "gate": _auc([g[0, 0] for g in half_a], [g[0, 0] for g in half_u]),
+            "feature": _auc([g[0, 1] for g in half_a], [g[0, 1] for g in half_u]),
+            "combined": _auc([float(g[0] @ w) for g in half_a], [float(g[0] @ w) for g in half_u]),
+        }
+    return entry
+
+
+# features of the query-likelihood step, from the per-passage gains (retrieval-score order); the first
+# is the one fixed before any figure was seen, the others are reported for the record
+LIKELIHOOD_FEATURES = {
+    "max_top3": lambda g: max(g[:3]),
+    "top1": lambda g: g[0],
+    "max_top2": lambda g: max(g[:2]),
+    "mean_top3": lambda g: sum(g[:3]) / len(g[:3]),
+    # added after the first 36 queries' figures (exploratory): how far the best passage stands out
+    "margin_top3": lambda g: max(g[:3]) - sorted(g[:3])[len(g[:3]) // 2],
+}
+
+
+def _likelihood_scores(ql, tier: str, cases: list, max_seconds: float | None) -> tuple[dict, bool, int]:
+    """Per (qid, condition): the per-passage gains over the top passages, with the time they took.
+    Each (question, passage window) and each no-passage baseline is cached in
+    bench/.cache/answers/likelihood_<tier>.jsonl under the model, prompt and question."""
+    import hashlib
+
+    path = CACHE / f"likelihood_{tier}.jsonl"
+    cache: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            cache[row["key"]] = row
+    t0 = time.perf_counter()
+    state = {"stopped": False, "new": 0}
+    feats: dict[tuple[str, str], dict] = {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+
+        def lp(question: str, window: str | None, qid: str) -> dict | None:
+            prompt = ql.prompt(window)
+            key = hashlib.sha256(f"{ql.backend.info.name}\n{prompt}\n{question}".encode()).hexdigest()[:24]
+            if key in cache:
+                return cache[key]
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                state["stopped"] = True  # out of time: what is cached still counts
+                return None
+            r = ql.question_logprob(question, window)
+            state["new"] += 1
+            cache[key] = {"key": key, "qid": qid, "passage": window is not None, **r.as_dict}
+            fh.write(json.dumps(cache[key], ensure_ascii=False) + "\n")
+            fh.flush()
+            return cache[key]
+
+        for it, cond, passages, q_terms, _ in cases:
+            base = lp(it.query, None, it.qid)
+            rows = [lp(it.query, w, it.qid) for w in ql.windows(passages, q_terms)]
+            done = [r for r in rows if r is not None]
+            if base is None or not rows or len(done) < len(rows):
+                continue
+            gains = [r["mean"] - base["mean"] for r in done]
+            feats[it.qid, cond] = {
+                "gains": gains,
+                "seconds": base["seconds"] + sum(r["seconds"] for r in done),
+                "prompt_tokens": [r["prompt_tokens"] for r in done],
+            }
+            print(
+                f"likelihood {tier} {it.qid} {cond}: {' '.join(f'{g:+.3f}' for g in gains)} "
+                f"({feats[it.qid, cond]['seconds']:.1f}s)",
+                flush=True,
+            )
+    return feats, bool(state["stopped"]), int(state["new"])
+
+
+def likelihood_step(
+    idx,
+    items,
+    analyzer,
+    settings,
+    gate_th,
+    *,
+    tiers: list[str],
+    k: int,
+    max_false_abstain: float,
+    max_seconds: float | None,
+    threads: int,
+    window_tokens: int,
+) -> dict:
+    """Query likelihood (hanstack.answer.likelihood) per query and condition over the top 3 passages,
+    each (question, passage window) and each question's no-passage baseline cached in
+    bench/.cache/answers/likelihood_<tier>.jsonl (a stopped run resumes); then the reader step's fit:
+    gate logit + the best per-token gain, fitted on the fit half, reported on the held-out half."""
+    import os
+
+    import numpy as np
+
+    from hanstack.answer.likelihood import QueryLikelihood
+    from hanstack.answer.reader import gate_logit
+    from hanstack.errors import ModelUnavailableError
+    from hanstack.eval.answers import holdout_split
+    from hanstack.llm import get_backend
+
+    fit_q, rep_q = holdout_split(items)
+    load_start = os.getloadavg()
+    cases = reader_cases(idx, items, analyzer, gate_th, k=k)
+    out: dict = {
+        "k": k,
+        "objective": f"most abstention with false abstention <= {max_false_abstain} on the fit half",
+        "features": "gate logit (coverage+dense rule, clipped to ±20) and the query-likelihood gain: per "
+        "passage, mean log P(question token | passage) − mean log P(question token | no passage); the rule "
+        "uses the best gain over the top 3 passages (max_top3, chosen before measuring); the other "
+        "aggregations are reported for the record (margin_top3 was added after seeing 36 queries: "
+        "exploratory)",
+        "tiers": {},
+        "load_start": [round(x, 2) for x in load_start],
+    }
+    t_start = time.perf_counter()
+    for tier in tiers:
+        cfg = settings.model_copy(
+            update={"models": settings.models.model_copy(update={"n_threads": threads, "n_ctx": 2048})}
+        )
+        try:
+            backend = get_backend(cfg, tier)
+        except ModelUnavailableError as exc:
+            out["tiers"][tier] = {"skipped": exc.message}
+            continue
+        ql = QueryLikelihood(backend, max_sources=3, window_tokens=window_tokens)
+        budget = None if max_seconds is None else max_seconds - (time.perf_counter() - t_start)
+        feats, stopped, new_scores = _likelihood_scores(ql, tier, cases, budget)
+        qids = {q for q, c in feats if (q, "answerable") in feats and (q, "unanswerable") in feats}
+        gate_p = {(c[0].qid, c[1]): c[4] for c in cases}
+
+        def rows_of(half: set[str], cond: str, feature, qids=qids, gate_p=gate_p, feats=feats) -> list:
+            return [
+                np.array([[gate_logit(gate_p[q, cond]), feature(feats[q, cond]["gains"])]])
+                for q in sorted(half & qids)
+            ]
+
+        def gate_rates(half: set[str], qids=qids, gate_p=gate_p) -> dict:
+            acc_a = [gate_p[q, "answerable"] >= gate_th.threshold for q in half & qids]
+            acc_u = [gate_p[q, "unanswerable"] >= gate_th.threshold for q in half & qids]
+            return {
+                "queries": len(acc_a),
+                "false_abstain": round(1 - float(np.mean(acc_a)), 4) if acc_a else None,
+                "abstain_unans": round(1 - float(np.mean(acc_u)), 4) if acc_u else None,
+            }
+
+        entry: dict = {
+            "model": backend.info.name,
+            "queries_scored": len(qids),
+            "fit_half": len(qids & fit_q),
+            "stopped_early": stopped,
+            "scored_this_run": new_scores,
+            "window_tokens": window_tokens,
+            "threads": threads,
+            "gate_alone_same_queries": {"fit": gate_rates(fit_q), "held_out": gate_rates(rep_q)},
+            "variants": {},
+        }
+        if len(qids & fit_q) >= 5 and len(qids & rep_q) >= 5:
+            for name, feature in LIKELIHOOD_FEATURES.items():
+                entry["variants"][name] = _two_feature_rule(
+                    rows_of(fit_q, "answerable", feature),
+                    rows_of(fit_q, "unanswerable", feature),
+                    rows_of(rep_q, "answerable", feature),
+                    rows_of(rep_q, "unanswerable", feature),
+                    max_false_abstain=max_false_abstain,
+                )
+        # among the queries the gate passes (both conditions): does the gain add anything there?
+        passed = [
+            (feats[q, c]["gains"], c)
+            for q in qids
+            for c in ("answerable", "unanswerable")
+            if gate_p[q, c] >= gate_th.threshold
+        ]
+        entry["auc_where_gate_passes"] = {
+            "cases": len(passed),
+            "max_top3": _auc(
+                [max(g[:3]) for g, c in passed if c == "answerable"],
+                [max(g[:3]) for g, c in passed if c == "unanswerable"],
+            ),
+        }
+        secs = [feats[key]["seconds"] for key in feats]
+        entry["latency_s_per_question"] = (
+            {"p50": round(float(np.percentile(secs, 50)), 2), "p95": round(float(np.percentile(secs, 95)), 2)}
+            if secs
+            else None
+        )
+        toks = [t for key in feats for t in feats[key]["prompt_tokens"]]
+        entry["prompt_tokens_mean"] = round(float(np.mean(toks)), 1) if toks else None
+        out["tiers"][tier] = entry
+        print(tier, json.dumps(entry, ensure_ascii=False, default=str)[:3000], flush=True)
+    out["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["seconds"] = round(time.perf_counter() - t_start, 1)
+    out["split"] = f"fit half {len(fit_q)} queries, held-out half {len(rep_q)} (holdout_split, seed 2026)"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--steps",
         nargs="+",
         default=["support", "gate", "answers"],
-        choices=["support", "gate", "reader", "answers"],
+        choices=["support", "gate", "reader", "likelihood", "answers"],
     )
     ap.add_argument("--reader-models", nargs="+", default=["small", "large"], help="tiers for step reader")
+    ap.add_argument(
+        "--likelihood-models", nargs="+", default=["small", "large"], help="tiers for step likelihood"
+    )
+    ap.add_argument(
+        "--likelihood-window", type=int, default=256, help="passage window tokens for step likelihood"
+    )
     ap.add_argument(
         "--reader-seconds",
         type=float,
         default=None,
-        help="stop scoring after this many seconds (cached scores are kept; rerun to resume)",
+        help="steps reader/likelihood: stop scoring after this many seconds (cached scores are kept; "
+        "rerun to resume)",
     )
-    ap.add_argument("--reader-threads", type=int, default=2, help="llama.cpp threads for step reader")
+    ap.add_argument(
+        "--reader-threads", type=int, default=2, help="llama.cpp threads for steps reader/likelihood"
+    )
     ap.add_argument("--models", nargs="+", default=["extractive", "small", "large"])
     ap.add_argument("--small-limit", type=int, default=20, help="queries for the small model (seeded subset)")
     ap.add_argument("--large-limit", type=int, default=8, help="queries for the large model (seeded subset)")
@@ -450,7 +693,7 @@ def main() -> None:
         print(_support_md(cal), flush=True)
         lg = cal["logistic"]
         support_th = SupportThresholds(w_overlap=lg["w0"], w_similarity=lg["w1"], bias=lg["bias"])
-    if not {"gate", "reader", "answers"} & set(args.steps):
+    if not {"gate", "reader", "likelihood", "answers"} & set(args.steps):
         return
 
     data_dir = require(SHARED / "retrieval" / "autorag_ko")
@@ -486,6 +729,25 @@ def main() -> None:
             rd["gate"] = repr(gate_th)
             write_results("answers_reader", command, rd, _reader_md(rd), packages=("llama_cpp_python",))
             print(_reader_md(rd), flush=True)
+        if "likelihood" in args.steps:
+            ql = likelihood_step(
+                idx,
+                items,
+                analyzer,
+                settings,
+                gate_th,
+                tiers=args.likelihood_models,
+                k=args.k,
+                max_false_abstain=args.gate_budget,
+                max_seconds=args.reader_seconds,
+                threads=args.reader_threads,
+                window_tokens=args.likelihood_window,
+            )
+            ql["gate"] = repr(gate_th)
+            write_results(
+                "answers_likelihood", command, ql, _likelihood_md(ql), packages=("llama_cpp_python",)
+            )
+            print(_likelihood_md(ql), flush=True)
         if "answers" not in args.steps:
             return
         from hanstack.answer.answerer import Answerer
@@ -664,6 +926,73 @@ def _reader_md(r: dict) -> str:
                 f" {e['reader']['threads']} threads, p50 {e['latency_s']['p50']} s / p95 {e['latency_s']['p95']} s"
                 f" per prompt; {e['scored_this_run']} prompts scored in this run, {e['from_cache']} from the"
                 f" cache{' (stopped early: rerun to resume)' if e['stopped_early'] else ''}."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _likelihood_md(r: dict) -> str:
+    def rr(x: dict | None) -> str:
+        if not x or x.get("abstain_unans") is None:
+            return "- | -"
+        return f"{x['abstain_unans']:.3f} | {x['false_abstain']:.3f}"
+
+    lines = [
+        "## Query-likelihood answerability (UPR idea; AutoRAG-ko; fit half / held-out half)",
+        "",
+        f"{r['split']}; k = {r['k']}; objective: {r['objective']}.",
+        f"Features: {r['features']}. Load average at start {r['load_start']}, at end {r['load_end']};"
+        f" {r['seconds']} s.",
+        "",
+        "| rule | queries fit / held out | fit: abstention (gold removed) | fit: false abstention |"
+        " held out: abstention | held out: false abstention | AUC fit / held out |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for tier, e in r["tiers"].items():
+        if "skipped" in e:
+            lines.append(f"| {tier}: skipped ({e['skipped']}) | | | | | | |")
+            continue
+        g = e["gate_alone_same_queries"]
+        if not e["variants"]:
+            lines.append(
+                f"| {tier} ({e['model']}): too few queries to fit ({e['queries_scored']} scored, "
+                f"{e['fit_half']} of them fit half) | | | | | | |"
+            )
+            continue
+        first = next(iter(e["variants"].values()))
+        lines.append(
+            f"| gate alone, queries {tier} scored | {g['fit']['queries']} / {g['held_out']['queries']} | "
+            f"{rr(g['fit'])} | {rr(g['held_out'])} | {first['auc']['fit']['gate']:.3f} / "
+            f"{first['auc']['held_out']['gate']:.3f} |"
+        )
+        for name, v in e["variants"].items():
+            auc = v["auc"]
+            lines.append(
+                f"| {name} gain alone ({e['model']}) | | - | - | - | - | {auc['fit']['feature']:.3f} / "
+                f"{auc['held_out']['feature']:.3f} |"
+            )
+            lines.append(
+                f"| gate + {name} gain ({e['model']}) | {v['fit']['queries']} / {v['held_out']['queries']} | "
+                f"{rr(v['fit'])} | {rr(v['held_out'])} | {auc['fit']['combined']:.3f} / "
+                f"{auc['held_out']['combined']:.3f} |"
+            )
+    lines.append("")
+    for tier, e in r["tiers"].items():
+        if "skipped" in e:
+            continue
+        lat = e["latency_s_per_question"] or {}
+        gp = e["auc_where_gate_passes"]
+        lines.append(
+            f"- {tier} ({e['model']}): {e['queries_scored']} queries scored ({e['fit_half']} fit half); "
+            f"passages cut to ≤ {e['window_tokens']} tokens, prompt {e['prompt_tokens_mean']} tokens mean; "
+            f"{e['threads']} threads; per question (baseline + top 3 passages) p50 {lat.get('p50')} s / "
+            f"p95 {lat.get('p95')} s; {e['scored_this_run']} likelihoods computed in this run"
+            f"{' (stopped early: rerun to resume)' if e['stopped_early'] else ''}; max_top3 AUC where the "
+            f"gate passes: {_f(gp['max_top3'])} ({gp['cases']} cases)."
+        )
+        if "max_top3" in e["variants"]:
+            lg = e["variants"]["max_top3"]["logistic"]
+            lines.append(
+                f"  rule (max_top3): `{lg['w_gate']}·gate_logit + {lg['w_feature']}·gain + {lg['bias']} ≥ 0`"
             )
     return "\n".join(lines) + "\n"
 
