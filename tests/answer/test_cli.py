@@ -55,6 +55,10 @@ def test_ask_json_is_the_answer_schema(indexed, constitution) -> None:
     assert constitution.text[cit["doc_start"] : cit["doc_end"]] == cit["quote"]
     assert data["searched"]["tenant"] == "default" and data["searched"]["groups"] == ["public"]
     assert "\\u" not in result.output
+    used = data["retrieval"]  # the settings the answer was retrieved with, the bigram list included
+    assert used["fusion"] == "weighted" and used["fusion_norm"] == "minmax"
+    assert (used["sparse_weight"], used["dense_weight"], used["bigram_weight"]) == (0.4, 0.6, 0.5)
+    assert used["candidates"] == 50
 
 
 def test_ask_abstains_when_documents_do_not_say(indexed) -> None:

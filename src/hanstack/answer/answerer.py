@@ -635,6 +635,9 @@ class Answerer:
             fusion=r.fusion,
             sparse_weight=r.sparse_weight,
             dense_weight=r.dense_weight,
+            bigram_weight=r.bigram_weight,
+            fusion_norm=r.fusion_norm,
+            candidates=r.candidates,
             embedder=r.embedder,
         )
 

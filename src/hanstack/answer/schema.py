@@ -128,6 +128,9 @@ class RetrievalUsed(BaseModel):
     fusion: str | None = None
     sparse_weight: float | None = None
     dense_weight: float | None = None
+    bigram_weight: float | None = None
+    fusion_norm: str | None = None
+    candidates: int | None = None
     embedder: str | None = None
 
 
