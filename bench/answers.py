@@ -864,12 +864,14 @@ def _gate_md(g: dict) -> str:
     )
 
 
-def _reader_md(r: dict) -> str:
-    def rr(x: dict | None) -> str:
-        if not x or x.get("abstain_unans") is None:
-            return "- | -"
-        return f"{x['abstain_unans']:.3f} | {x['false_abstain']:.3f}"
+def _rates(x: dict | None) -> str:
+    """``abstention | false abstention`` cells of a fitted rule's split, ``- | -`` when unfitted."""
+    if not x or x.get("abstain_unans") is None:
+        return "- | -"
+    return f"{x['abstain_unans']:.3f} | {x['false_abstain']:.3f}"
 
+
+def _reader_md(r: dict) -> str:
     lines = [
         "## Reader answerability stage (AutoRAG-ko; fit half / held-out half)",
         "",
@@ -881,8 +883,8 @@ def _reader_md(r: dict) -> str:
         " held out: abstention | held out: false abstention | AUC fit / held out |",
         "|---|---|---|---|---|---|---|",
         f"| gate alone (all queries) | {r['gate_alone']['fit']['answerable']} / "
-        f"{r['gate_alone']['held_out']['answerable']} | {rr(r['gate_alone']['fit'])} | "
-        f"{rr(r['gate_alone']['held_out'])} | - |",
+        f"{r['gate_alone']['held_out']['answerable']} | {_rates(r['gate_alone']['fit'])} | "
+        f"{_rates(r['gate_alone']['held_out'])} | - |",
     ]
     for tier, e in r["tiers"].items():
         if "skipped" in e:
@@ -904,7 +906,7 @@ def _reader_md(r: dict) -> str:
         g = e["gate_alone_same_queries"]
         lines.append(
             f"| gate alone, queries {tier} scored | {e['fit']['queries']} / {e['held_out']['queries']} | "
-            f"{rr(g['fit'])} | {rr(g['held_out'])} | {auc['fit']['gate']:.3f} / {auc['held_out']['gate']:.3f} |"
+            f"{_rates(g['fit'])} | {_rates(g['held_out'])} | {auc['fit']['gate']:.3f} / {auc['held_out']['gate']:.3f} |"
         )
         lines.append(
             f"| reader alone ({e['model']}) | | - | - | - | - | {auc['fit']['reader']:.3f} / "
@@ -912,7 +914,7 @@ def _reader_md(r: dict) -> str:
         )
         lines.append(
             f"| gate + reader ({e['model']}) | {e['fit']['queries']} / {e['held_out']['queries']} | "
-            f"{rr(e['fit'])} | {rr(e['held_out'])} | {auc['fit']['combined']:.3f} / "
+            f"{_rates(e['fit'])} | {_rates(e['held_out'])} | {auc['fit']['combined']:.3f} / "
             f"{auc['held_out']['combined']:.3f} |"
         )
     lines.append("")
@@ -931,11 +933,6 @@ def _reader_md(r: dict) -> str:
 
 
 def _likelihood_md(r: dict) -> str:
-    def rr(x: dict | None) -> str:
-        if not x or x.get("abstain_unans") is None:
-            return "- | -"
-        return f"{x['abstain_unans']:.3f} | {x['false_abstain']:.3f}"
-
     lines = [
         "## Query-likelihood answerability (UPR idea; AutoRAG-ko; fit half / held-out half)",
         "",
@@ -961,7 +958,7 @@ def _likelihood_md(r: dict) -> str:
         first = next(iter(e["variants"].values()))
         lines.append(
             f"| gate alone, queries {tier} scored | {g['fit']['queries']} / {g['held_out']['queries']} | "
-            f"{rr(g['fit'])} | {rr(g['held_out'])} | {first['auc']['fit']['gate']:.3f} / "
+            f"{_rates(g['fit'])} | {_rates(g['held_out'])} | {first['auc']['fit']['gate']:.3f} / "
             f"{first['auc']['held_out']['gate']:.3f} |"
         )
         for name, v in e["variants"].items():
@@ -972,7 +969,7 @@ def _likelihood_md(r: dict) -> str:
             )
             lines.append(
                 f"| gate + {name} gain ({e['model']}) | {v['fit']['queries']} / {v['held_out']['queries']} | "
-                f"{rr(v['fit'])} | {rr(v['held_out'])} | {auc['fit']['combined']:.3f} / "
+                f"{_rates(v['fit'])} | {_rates(v['held_out'])} | {auc['fit']['combined']:.3f} / "
                 f"{auc['held_out']['combined']:.3f} |"
             )
     lines.append("")
