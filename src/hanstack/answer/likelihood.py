@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hanstack.answer.prompt import trim_passage
-from hanstack.answer.reader import supports_reader
+from hanstack.answer.reader import backend_lock, supports_reader
 from hanstack.answer.sources import Passage
 from hanstack.errors import InvalidInputError
 from hanstack.llm.types import ChatMessage
@@ -69,10 +69,7 @@ def continuation_logprobs(
             f"{llm.n_ctx()}",
             hint="lower the window tokens",
         )
-    lock = getattr(getattr(backend, "_loaded", None), "lock", None)
-    if lock is not None:
-        lock.acquire()
-    try:
+    with backend_lock(backend):
         keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), prefix)
         keep = min(
             keep, len(prefix) - 1
@@ -101,9 +98,6 @@ def continuation_logprobs(
                 top = float(row.max())
                 log_z = top + math.log(float(np.exp(row - top).sum()))
                 out.append(float(row[target[j]]) - log_z)
-    finally:
-        if lock is not None:
-            lock.release()
     return out, keep
 
 

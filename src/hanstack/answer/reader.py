@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,20 +83,26 @@ def next_token_logits(backend: Any, prompt_tokens: Sequence[int]) -> tuple[Any, 
             f"reader prompt has {len(tokens)} tokens; the context window is {llm.n_ctx()}",
             hint="lower answer reader window tokens",
         )
-    lock = getattr(getattr(backend, "_loaded", None), "lock", None)
-    if lock is not None:
-        lock.acquire()
-    try:
+    with backend_lock(backend):
         keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         keep = min(keep, len(tokens) - 1)  # at least the last token is evaluated: its logits are read
         llm.n_tokens = keep
         llm.eval(tokens[keep:])
         ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         logits = np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float64)
-    finally:
-        if lock is not None:
-            lock.release()
     return logits, keep
+
+
+@contextmanager
+def backend_lock(backend: Any) -> Iterator[None]:
+    """Hold the backend's model lock, where it has one, while reading the model's context directly:
+    its own generation calls take the same lock, and the KV cache is shared with them."""
+    lock = getattr(getattr(backend, "_loaded", None), "lock", None)
+    if lock is None:
+        yield
+        return
+    with lock:
+        yield
 
 
 @dataclass(frozen=True, slots=True)
