@@ -42,6 +42,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -253,9 +254,7 @@ def reader_step(
     import numpy as np
 
     from hanstack.answer.reader import Reader, gate_logit
-    from hanstack.errors import ModelUnavailableError
     from hanstack.eval.answers import as_logistic, fit_linear_rule, holdout_split, rule_rates
-    from hanstack.llm import get_backend
 
     fit_q, rep_q = holdout_split(items)
     load_start = os.getloadavg()
@@ -287,13 +286,9 @@ def reader_step(
     }
     t_start = time.perf_counter()
     for tier in tiers:
-        cfg = settings.model_copy(
-            update={"models": settings.models.model_copy(update={"n_threads": threads, "n_ctx": 2048})}
-        )
-        try:
-            backend = get_backend(cfg, tier)
-        except ModelUnavailableError as exc:
-            out["tiers"][tier] = {"skipped": exc.message}
+        backend, missing = _scoring_backend(settings, tier, threads)
+        if backend is None:
+            out["tiers"][tier] = {"skipped": missing}
             continue
         reader = Reader(backend)
         path = CACHE / f"reader_{tier}.jsonl"
@@ -536,9 +531,7 @@ def likelihood_step(
 
     from hanstack.answer.likelihood import QueryLikelihood
     from hanstack.answer.reader import gate_logit
-    from hanstack.errors import ModelUnavailableError
     from hanstack.eval.answers import holdout_split
-    from hanstack.llm import get_backend
 
     fit_q, rep_q = holdout_split(items)
     load_start = os.getloadavg()
@@ -556,13 +549,9 @@ def likelihood_step(
     }
     t_start = time.perf_counter()
     for tier in tiers:
-        cfg = settings.model_copy(
-            update={"models": settings.models.model_copy(update={"n_threads": threads, "n_ctx": 2048})}
-        )
-        try:
-            backend = get_backend(cfg, tier)
-        except ModelUnavailableError as exc:
-            out["tiers"][tier] = {"skipped": exc.message}
+        backend, missing = _scoring_backend(settings, tier, threads)
+        if backend is None:
+            out["tiers"][tier] = {"skipped": missing}
             continue
         ql = QueryLikelihood(backend, max_sources=3, window_tokens=window_tokens)
         budget = None if max_seconds is None else max_seconds - (time.perf_counter() - t_start)
@@ -862,6 +851,21 @@ def _gate_md(g: dict) -> str:
         f"| fit | {g['fit']['queries']} | {g['fit']['abstain_unans']:.3f} | {g['fit']['false_abstain']:.3f} |\n"
         f"| held out | {g['held_out']['queries']} | {g['held_out']['abstain_unans']:.3f} | {g['held_out']['false_abstain']:.3f} |\n"
     )
+
+
+def _scoring_backend(settings: Any, tier: str, threads: int) -> tuple[Any, str]:
+    """The tier's llama.cpp backend for a scoring step (its thread count, a 2,048-token context),
+    or ``(None, why)`` when the tier's model is not pulled."""
+    from hanstack.errors import ModelUnavailableError
+    from hanstack.llm import get_backend
+
+    cfg = settings.model_copy(
+        update={"models": settings.models.model_copy(update={"n_threads": threads, "n_ctx": 2048})}
+    )
+    try:
+        return get_backend(cfg, tier), ""
+    except ModelUnavailableError as exc:
+        return None, exc.message
 
 
 def _rates(x: dict | None) -> str:
