@@ -27,7 +27,7 @@ DEMO_TENANT = "demo"
 
 
 def demo_corpus() -> Path:
-    return Path(__file__).resolve().parents[1] / "data" / "demo"
+    return (Path(__file__).resolve().parents[1] / "data" / "demo").resolve()
 
 
 def demo(
@@ -59,6 +59,12 @@ def demo(
     console.print("[bold]1. ingesting[/] the bundled corpus (대한민국헌법 + 국회 의안 10건) …")
     corpus = demo_corpus()
     with ingestor(settings) as ing:
+        # The demo tenant is the demo's own: a bundled corpus ingested from another installation or
+        # checkout of hanstack (the workspace is per user, not per checkout) would otherwise stay
+        # beside this one, and every answer would cite each passage twice.
+        for d in ing.registry.list(tenant=DEMO_TENANT):
+            if not Path(d.source).resolve().is_relative_to(corpus):
+                ing.remove(d.doc_id)
         report = ing.ingest(
             [corpus / "kolaw", corpus / "kobill"],
             IngestOptions(tenant=DEMO_TENANT, acl=("public",), trust=Trust.TRUSTED),
