@@ -254,7 +254,7 @@ def reader_step(
     import numpy as np
 
     from hanstack.answer.reader import Reader, gate_logit
-    from hanstack.eval.answers import as_logistic, fit_linear_rule, holdout_split, rule_rates
+    from hanstack.eval.answers import holdout_split
 
     fit_q, rep_q = holdout_split(items)
     load_start = os.getloadavg()
@@ -342,43 +342,20 @@ def reader_step(
             "reader": _auc([g[0, 1] for g in every_a], [g[0, 1] for g in every_u]),
         }
         if len(fit_a) >= 5 and len(rep_a) >= 5:
-            rule = fit_linear_rule(
-                fit_a,
-                fit_u,
-                angles=91,
-                objective=lambda tpr, fpr: (
-                    (1 - fpr) + 1e-3 * tpr if 1 - tpr <= max_false_abstain else tpr - 2
-                ),
+            entry.update(
+                _two_feature_rule(
+                    fit_a, fit_u, rep_a, rep_u, max_false_abstain=max_false_abstain, feature="reader"
+                )
             )
-            fitted, held = rule_rates(rule, fit_a, fit_u), rule_rates(rule, rep_a, rep_u)
-            lg = as_logistic(rule)
-            w = np.array(rule.weights)
+            w = np.array(entry["rule"]["weights"])
             reader_max = max(float(g[0, 1]) for g in fit_a + fit_u)
-            floor = (rule.threshold - w[1] * reader_max) / w[0] if w[0] > 1e-9 else -20.0
-            entry["rule"] = {"weights": list(rule.weights), "threshold": rule.threshold}
-            entry["logistic"] = {"w_gate": lg["w0"], "w_reader": lg["w1"], "bias": lg["bias"]}
+            floor = (entry["rule"]["threshold"] - w[1] * reader_max) / w[0] if w[0] > 1e-9 else -20.0
             entry["gate_floor"] = round(max(-20.0, floor - 0.5), 3)
-            entry["fit"] = {
-                "queries": len(fit_a),
-                "false_abstain": round(1 - fitted["tpr"], 4),
-                "abstain_unans": round(1 - fitted["fpr"], 4),
-            }
-            entry["held_out"] = {
-                "queries": len(rep_a),
-                "false_abstain": round(1 - held["tpr"], 4),
-                "abstain_unans": round(1 - held["fpr"], 4),
-            }
             done = {(q, c) for q in qids for c in ("answerable", "unanswerable")}
             entry["gate_alone_same_queries"] = {
                 "fit": gate_rates(fit_q, done),
                 "held_out": gate_rates(rep_q, done),
             }
-            for name, half_a, half_u in (("fit", fit_a, fit_u), ("held_out", rep_a, rep_u)):
-                entry.setdefault("auc", {})[name] = {
-                    "gate": _auc([g[0, 0] for g in half_a], [g[0, 0] for g in half_u]),
-                    "reader": _auc([g[0, 1] for g in half_a], [g[0, 1] for g in half_u]),
-                    "combined": _auc([float(g[0] @ w) for g in half_a], [float(g[0] @ w) for g in half_u]),
-                }
         secs = [scores[k]["seconds"] for k in scores]
         toks = [scores[k]["prompt_tokens"] for k in scores]
         entry["latency_s"] = (
@@ -402,9 +379,12 @@ def reader_step(
     return out
 
 
-def _two_feature_rule(fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float) -> dict:
-    """The reader step's fit for any second feature: rows [[gate_logit, feature]] per query, the rule
-    with the most abstention at false abstention <= budget on the fit half, rates and AUCs per half."""
+def _two_feature_rule(
+    fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float, feature: str = "feature"
+) -> dict:
+    """The fit of the reader and likelihood steps: rows [[gate_logit, feature]] per query, the rule
+    with the most abstention at false abstention <= budget on the fit half, rates and AUCs per half
+    (``feature`` names the second feature in the logistic weights and the AUCs)."""
     import numpy as np
 
     from hanstack.eval.answers import as_logistic, fit_linear_rule, rule_rates
@@ -420,7 +400,7 @@ def _two_feature_rule(fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float) -
     lg = as_logistic(rule)
     entry: dict = {
         "rule": {"weights": list(rule.weights), "threshold": rule.threshold},
-        "logistic": {"w_gate": lg["w0"], "w_feature": lg["w1"], "bias": lg["bias"]},
+        "logistic": {"w_gate": lg["w0"], f"w_{feature}": lg["w1"], "bias": lg["bias"]},
         "fit": {
             "queries": len(fit_a),
             "false_abstain": round(1 - fitted["tpr"], 4),
@@ -436,7 +416,7 @@ def _two_feature_rule(fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float) -
     for name, half_a, half_u in (("fit", fit_a, fit_u), ("held_out", rep_a, rep_u)):
         entry["auc"][name] = {
             "gate": _auc([g[0, 0] for g in half_a], [g[0, 0] for g in half_u]),
-            "feature": _auc([g[0, 1] for g in half_a], [g[0, 1] for g in half_u]),
+            feature: _auc([g[0, 1] for g in half_a], [g[0, 1] for g in half_u]),
             "combined": _auc([float(g[0] @ w) for g in half_a], [float(g[0] @ w) for g in half_u]),
         }
     return entry
