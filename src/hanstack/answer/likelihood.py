@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hanstack.answer.prompt import trim_passage
-from hanstack.answer.reader import backend_lock, supports_reader
+from hanstack.answer.reader import backend_lock, check_scorer, passage_windows
 from hanstack.answer.sources import Passage
 from hanstack.errors import InvalidInputError
 from hanstack.llm.types import ChatMessage
@@ -147,24 +146,13 @@ class QueryLikelihood:
     """
 
     def __init__(self, backend: Any, *, max_sources: int = 3, window_tokens: int = 192) -> None:
-        if not supports_reader(backend):
-            name = getattr(getattr(backend, "info", None), "name", type(backend).__name__)
-            raise InvalidInputError(
-                f"query likelihood needs an in-process llama.cpp model; {name} does not expose logits"
-            )
-        if max_sources < 1 or window_tokens < 16:
-            raise InvalidInputError(
-                f"query likelihood needs max_sources >= 1 and window_tokens >= 16, got {max_sources}, "
-                f"{window_tokens}"
-            )
+        check_scorer(backend, "query likelihood", max_sources, window_tokens)
         self.backend = backend
         self.max_sources = max_sources
         self.window_tokens = window_tokens
 
     def windows(self, passages: Sequence[Passage], focus_terms: Sequence[str]) -> list[str]:
-        count: Callable[[str], int] = self.backend.count_tokens
-        chosen = sorted(passages, key=lambda p: -p.score)[: self.max_sources]
-        return [trim_passage(p, self.window_tokens, count, focus_terms).text for p in chosen]
+        return passage_windows(self.backend, passages, focus_terms, self.max_sources, self.window_tokens)
 
     def prompt(self, passage: str | None) -> str:
         return str(self.backend.format_prompt(ql_messages(passage)))

@@ -136,6 +136,33 @@ def _logsumexp(values: Sequence[float]) -> float:
     return m + math.log(sum(math.exp(v - m) for v in values))
 
 
+def check_scorer(backend: Any, what: str, max_sources: int, window_tokens: int) -> None:
+    """Refuse what a logit-reading scorer (the reader, query likelihood) cannot work with."""
+    if not supports_reader(backend):
+        name = getattr(getattr(backend, "info", None), "name", type(backend).__name__)
+        raise InvalidInputError(
+            f"{what} needs an in-process llama.cpp model; {name} does not expose next-token logits"
+        )
+    if max_sources < 1 or window_tokens < 16:
+        raise InvalidInputError(
+            f"{what} needs max_sources >= 1 and window_tokens >= 16, got {max_sources}, {window_tokens}"
+        )
+
+
+def passage_windows(
+    backend: Any,
+    passages: Sequence[Passage],
+    focus_terms: Sequence[str],
+    max_sources: int,
+    window_tokens: int,
+) -> list[str]:
+    """The ``max_sources`` best passages by retrieval score, each cut to its best ``window_tokens``
+    (the backend's tokenizer) around ``focus_terms``."""
+    count: Callable[[str], int] = backend.count_tokens
+    chosen = sorted(passages, key=lambda p: -p.score)[:max_sources]
+    return [trim_passage(p, window_tokens, count, focus_terms).text for p in chosen]
+
+
 class Reader:
     """Scores (question, passages) with one forward pass of a llama.cpp model.
 
@@ -144,15 +171,7 @@ class Reader:
     """
 
     def __init__(self, backend: Any, *, max_sources: int = 3, window_tokens: int = 150) -> None:
-        if not supports_reader(backend):
-            name = getattr(getattr(backend, "info", None), "name", type(backend).__name__)
-            raise InvalidInputError(
-                f"the reader needs an in-process llama.cpp model; {name} does not expose next-token logits"
-            )
-        if max_sources < 1 or window_tokens < 16:
-            raise InvalidInputError(
-                f"reader needs max_sources >= 1 and window_tokens >= 16, got {max_sources}, {window_tokens}"
-            )
+        check_scorer(backend, "the reader", max_sources, window_tokens)
         self.backend = backend
         self.max_sources = max_sources
         self.window_tokens = window_tokens
@@ -162,9 +181,7 @@ class Reader:
             raise InvalidInputError(f"{backend.info.name}: cannot tell yes/no answer tokens apart")
 
     def windows(self, passages: Sequence[Passage], focus_terms: Sequence[str]) -> list[str]:
-        count: Callable[[str], int] = self.backend.count_tokens
-        chosen = sorted(passages, key=lambda p: -p.score)[: self.max_sources]
-        return [trim_passage(p, self.window_tokens, count, focus_terms).text for p in chosen]
+        return passage_windows(self.backend, passages, focus_terms, self.max_sources, self.window_tokens)
 
     def score(self, question: str, passages: Sequence[Passage], focus_terms: Sequence[str]) -> ReaderScore:
         import numpy as np
