@@ -189,3 +189,13 @@ def test_bigram_weight_zero_asks_the_store_for_nothing(retriever):
     retriever.config = FusionConfig()
     search(retriever, "시중은행 최저자본금", k=3, mode="bm25")
     assert seen[-1].rescore is None  # only hybrid search fuses a third list
+
+
+def test_negative_bigram_weight_is_refused_by_name(workspace):
+    from hanstack.config import load_settings
+    from hanstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"retrieval\.bigram_weight") as err:
+        load_settings(workspace, retrieval={"bigram_weight": -0.5})
+    assert "HANSTACK_" in (err.value.hint or "")
+    assert load_settings(workspace, retrieval={"bigram_weight": 0}).retrieval.bigram_weight == 0
