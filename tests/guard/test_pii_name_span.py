@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from hanstack.errors import GuardError
 from hanstack.guard.pii.name_span import (
     SpanContext,
     SpanRescorer,
+    all_candidates,
     candidates,
     default_rescorer_path,
+    extra_candidates,
     fit_rescorer,
     greedy,
     span_features,
@@ -43,6 +46,47 @@ def test_candidates_add_marginal_runs_and_the_parts_of_a_spaced_span() -> None:
     got = {text[a:b] for a, b in cands}
     assert {"최다니엘 정소민", "최다니엘", "정소민", "정소"} <= got
     assert not any(a >= 9 for a, _ in cands)  # nothing where both marginals are ~0
+
+
+def test_extra_candidates_come_from_kiwi_nnp_runs_and_the_probe() -> None:
+    text = "레제프 타이이프 에르도안 총리가 왔다"
+    toks = [
+        Tok("레제프", "NNP", 0, 3),
+        Tok("타이이프", "NNP", 4, 4),
+        Tok("에르도안", "NNP", 9, 4),
+        Tok("총리", "NNG", 14, 2),
+        Tok("가", "JKS", 16, 1),
+    ]
+    n = len(text)
+    ctx = _ctx(text, ["O"] * n, [0.0] * n, [0.0] * n, toks)
+    # the CRF gave the name no mass: no CRF candidate at all
+    assert candidates(ctx)[0] == []
+    nnp = {text[a:b] for a, b in extra_candidates(ctx, ("nnp",))}
+    assert nnp == {
+        "레제프",
+        "타이이프",
+        "에르도안",
+        "레제프 타이이프",
+        "타이이프 에르도안",
+        "레제프 타이이프 에르도안",
+    }
+    # the probe: tokens with a leading space, B-PS on the first, I-PS on the next two
+    spans = [(0, 3), (3, 8), (8, 13), (13, 16)]
+    probs = np.zeros((4, 13))
+    probs[:, 0] = 1.0
+    probs[0, :2] = (0.1, 0.9)
+    probs[1, :3] = (0.5, 0.0, 0.5)
+    probs[2, :3] = (0.7, 0.0, 0.3)
+    ctx = SpanContext(text, toks, ["O"] * n, ctx.marginals, spans, probs, {}, {})
+    probe = {text[a:b] for a, b in extra_candidates(ctx, ("probe",))}
+    assert probe == {"레제프", "레제프 타이이프", "레제프 타이이프 에르도안"}  # spaces trimmed
+    cands, vit, origin = all_candidates(ctx, ("crf", "nnp", "probe"))
+    assert origin is not None and origin[(0, 3)] == {"nnp", "probe"} and vit == set()
+    rows = span_features(ctx, cands, vit, origin, ("crf", "nnp", "probe"))
+    first = rows[cands.index((0, 3))]
+    assert (first["src_crf"], first["src_nnp"], first["src_probe"]) == (0.0, 1.0, 1.0)
+    assert all_candidates(ctx)[2] is None  # a CRF-only rescorer: no source features
+    assert "src_crf" not in span_features(ctx, cands, vit)[0]
 
 
 def test_greedy_keeps_the_best_of_overlapping_spans() -> None:
@@ -97,12 +141,18 @@ def test_fitted_rescorer_prefers_the_gold_span_and_round_trips(tmp_path: Path) -
     model.save(path)
     again = SpanRescorer.load(path)
     ctx, _ = _synthetic(rng)
-    cands, vit = candidates(ctx)
-    rows = span_features(ctx, cands, vit)
+    cands, vit, origin = all_candidates(ctx, model.sources)
+    rows = span_features(ctx, cands, vit, origin, model.sources)
+    assert again.sources == model.sources == ("crf", "nnp", "probe")
     assert np.allclose(again.probs(rows), model.probs(rows), atol=1e-5)
     # the reported score is calibrated: raw probability == threshold  <=>  reported 0.5
     raw, cal = model.raw(rows), model.probs(rows)
     assert np.array_equal(raw >= 0.3, cal >= 0.5)
+    # a file from before the candidate sources were recorded means the CRF's candidates alone
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["sources"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert SpanRescorer.load(path).sources == ("crf",)
 
 
 def test_rescorer_needs_the_probe() -> None:
@@ -117,8 +167,8 @@ def test_rescorer_needs_the_probe() -> None:
 def test_shipped_rescorer_reads_the_features_it_was_fitted_on() -> None:
     model = SpanRescorer.load(default_rescorer_path())
     ctx = _ctx("홍길동 씨", ["B-PS", "I-PS", "I-PS", "O", "O"], [0.9, 0, 0, 0, 0], [0, 0.9, 0.9, 0, 0])
-    cands, vit = candidates(ctx)
-    assert set(model.names) == set(span_features(ctx, cands, vit)[0])
+    cands, vit, origin = all_candidates(ctx, model.sources)
+    assert set(model.names) == set(span_features(ctx, cands, vit, origin, model.sources)[0])
     assert 0.0 < model.threshold < 1.0
 
 
