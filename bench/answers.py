@@ -39,6 +39,7 @@ import argparse
 import json
 import logging
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -422,20 +423,92 @@ def _two_feature_rule(
     return entry
 
 
-# features of the query-likelihood step, from the per-passage gains (retrieval-score order); the first
-# is the one fixed before any figure was seen, the others are reported for the record
+def _threshold_rule(fit_a, fit_u, rep_a, rep_u, *, max_false_abstain: float) -> dict:
+    """One feature, no gate: abstain below the threshold that abstains most on the fit half's
+    gold-removed queries with false abstention <= budget there; rates on both halves."""
+    import numpy as np
+
+    fa, fu = np.asarray(fit_a, dtype=float), np.asarray(fit_u, dtype=float)
+    ok = [t for t in np.unique(np.concatenate([fa, fu])) if np.mean(fa < t) <= max_false_abstain]
+    t = max(ok, key=lambda t: (float(np.mean(fu < t)), -t)) if ok else float(min(fa.min(), fu.min()))
+
+    def rates(a, u) -> dict:
+        a, u = np.asarray(a, dtype=float), np.asarray(u, dtype=float)
+        return {
+            "queries": len(a),
+            "false_abstain": round(float(np.mean(a < t)), 4),
+            "abstain_unans": round(float(np.mean(u < t)), 4),
+        }
+
+    return {"threshold": round(float(t), 5), "fit": rates(fa, fu), "held_out": rates(rep_a, rep_u)}
+
+
+# features of the query-likelihood step, from a (query, condition)'s record: "gains" per passage
+# (retrieval-score order), "baseline" (mean log P(question token | no passage)) and, when scored,
+# "unrelated" (the gain of an unrelated page for the same question). The first is the one fixed before
+# any figure was seen, the others are reported for the record.
 LIKELIHOOD_FEATURES = {
-    "max_top3": lambda g: max(g[:3]),
-    "top1": lambda g: g[0],
-    "max_top2": lambda g: max(g[:2]),
-    "mean_top3": lambda g: sum(g[:3]) / len(g[:3]),
+    "max_top3": lambda f: max(f["gains"][:3]),
+    "top1": lambda f: f["gains"][0],
+    "max_top2": lambda f: max(f["gains"][:2]),
+    "mean_top3": lambda f: sum(f["gains"][:3]) / len(f["gains"][:3]),
     # added after the first 36 queries' figures (exploratory): how far the best passage stands out
-    "margin_top3": lambda g: max(g[:3]) - sorted(g[:3])[len(g[:3]) // 2],
+    "margin_top3": lambda f: max(f["gains"][:3]) - sorted(f["gains"][:3])[len(f["gains"][:3]) // 2],
 }
+# per-question normalisations tried in the second 1.5B session (exploratory, chosen after seeing the
+# 0.5B figures above): the best gain against the question's own reference levels
+LIKELIHOOD_NORMALISED = {
+    # the best passage against the mean of the other top-3 passages (siblings of the same topic)
+    "max_minus_rest": lambda f: max(f["gains"][:3]) - (sum(f["gains"][:3]) - max(f["gains"][:3])) / 2,
+    # the best passage against the weakest of the top 3
+    "max_minus_min": lambda f: max(f["gains"][:3]) - min(f["gains"][:3]),
+    # the share of the question's no-passage surprise that the best passage removes
+    "relative_gain": lambda f: max(f["gains"][:3]) / max(0.1, -f["baseline"]),
+    # the question's mean log-probability with the best passage (no baseline subtracted)
+    "best_logprob": lambda f: f["baseline"] + max(f["gains"][:3]),
+    # the best passage against a page from another document for the same question (one more prompt)
+    "max_minus_unrelated": lambda f: max(f["gains"][:3]) - f["unrelated"],
+    # how many spreads of the top 3 the best passage stands above their mean
+    "max_over_std": lambda f: (
+        (max(f["gains"][:3]) - sum(f["gains"][:3]) / len(f["gains"][:3]))
+        / (statistics.pstdev(f["gains"][:3]) + 0.1)
+    ),
+    # the best gain in nats over the whole question (not per token)
+    "max_total_gain": lambda f: max(f["gains"][:3]) * f["question_tokens"],
+}
+# the rule forms fitted per feature: "combined" (gate logit + feature, the reader step's fit), "alone"
+# (a threshold on the feature, no gate) and "gate_clip4" (gate logit clipped to ±4, so a confident
+# gate can no longer veto the feature, + feature)
+RULE_FORMS = ("alone", "combined", "gate_clip4")
 
 
-def _likelihood_scores(ql, tier: str, cases: list, max_seconds: float | None) -> tuple[dict, bool, int]:
-    """Per (qid, condition): the per-passage gains over the top passages, with the time they took.
+def _unrelated_passages(idx, cases) -> dict:
+    """Per query, one chunk from a document that is neither gold nor among either condition's
+    passages (seeded by the qid, at least 300 characters): the 'unrelated page' reference."""
+    from hanstack.answer.sources import Passage
+
+    by_qid: dict[str, set[str]] = {}
+    for it, _cond, passages, _terms, _p in cases:
+        gold = {idx.internal_doc[g] for g in it.gold if g in idx.internal_doc}
+        by_qid.setdefault(it.qid, set(gold)).update(p.provenance.doc_id for p in passages)
+    pool = sorted((c for c in idx.chunks if len(c.text) >= 300), key=lambda c: c.chunk_id)
+    out = {}
+    for qid, avoid in by_qid.items():
+        rng = random.Random(f"unrelated:{qid}")
+        while (c := rng.choice(pool)).provenance.doc_id in avoid:
+            pass
+        out[qid] = Passage.from_chunk(c)
+    return out
+
+
+CONDS = ("answerable", "unanswerable")
+
+
+def _likelihood_scores(
+    ql, tier: str, cases: list, max_seconds: float | None, unrelated: dict | None = None
+) -> tuple[dict, bool, int]:
+    """Per (qid, condition): the per-passage gains over the top passages, with the time they took,
+    the no-passage baseline and (with ``unrelated``, qid → passage) the gain of that passage.
     Each (question, passage window) and each no-passage baseline is cached in
     bench/.cache/answers/likelihood_<tier>.jsonl under the model, prompt and question."""
     import hashlib
@@ -474,8 +547,14 @@ def _likelihood_scores(ql, tier: str, cases: list, max_seconds: float | None) ->
             if base is None or not rows or len(done) < len(rows):
                 continue
             gains = [r["mean"] - base["mean"] for r in done]
+            other = None
+            if unrelated and it.qid in unrelated:
+                other = lp(it.query, ql.windows([unrelated[it.qid]], q_terms)[0], it.qid)
             feats[it.qid, cond] = {
                 "gains": gains,
+                "baseline": base["mean"],
+                "question_tokens": base["tokens"],
+                "unrelated": None if other is None else other["mean"] - base["mean"],
                 "seconds": base["seconds"] + sum(r["seconds"] for r in done),
                 "prompt_tokens": [r["prompt_tokens"] for r in done],
             }
@@ -500,11 +579,14 @@ def likelihood_step(
     max_seconds: float | None,
     threads: int,
     window_tokens: int,
+    unrelated: bool = False,
 ) -> dict:
     """Query likelihood (hanstack.answer.likelihood) per query and condition over the top 3 passages,
     each (question, passage window) and each question's no-passage baseline cached in
     bench/.cache/answers/likelihood_<tier>.jsonl (a stopped run resumes); then the reader step's fit:
-    gate logit + the best per-token gain, fitted on the fit half, reported on the held-out half."""
+    gate logit + the best per-token gain, fitted on the fit half, reported on the held-out half.
+    With ``unrelated``, each question is also scored with one page from another document (the
+    reference of ``max_minus_unrelated``). Per-query records go to the result's ``per_query``."""
     import os
 
     import numpy as np
@@ -523,7 +605,11 @@ def likelihood_step(
         "passage, mean log P(question token | passage) − mean log P(question token | no passage); the rule "
         "uses the best gain over the top 3 passages (max_top3, chosen before measuring); the other "
         "aggregations are reported for the record (margin_top3 was added after seeing 36 queries: "
-        "exploratory)",
+        "exploratory), and so are the per-question normalisations marked exploratory (added in the second "
+        "1.5B session, after the 0.5B figures). Each feature is fitted three ways: alone (a threshold, no "
+        "gate), with the gate logit, and with the gate logit clipped to ±4; 'halves swapped' is the "
+        "combined rule fitted on the held-out half and reported on the fit half (abstention / false "
+        "abstention), a measure of how much one half's figure moves",
         "tiers": {},
         "load_start": [round(x, 2) for x in load_start],
     }
@@ -535,13 +621,16 @@ def likelihood_step(
             continue
         ql = QueryLikelihood(backend, max_sources=3, window_tokens=window_tokens)
         budget = None if max_seconds is None else max_seconds - (time.perf_counter() - t_start)
-        feats, stopped, new_scores = _likelihood_scores(ql, tier, cases, budget)
+        others = _unrelated_passages(idx, cases) if unrelated else None
+        feats, stopped, new_scores = _likelihood_scores(ql, tier, cases, budget, others)
         qids = {q for q, c in feats if (q, "answerable") in feats and (q, "unanswerable") in feats}
         gate_p = {(c[0].qid, c[1]): c[4] for c in cases}
 
-        def rows_of(half: set[str], cond: str, feature, qids=qids, gate_p=gate_p, feats=feats) -> list:
+        def rows_of(
+            half: set[str], cond: str, feature, clip: float = 20.0, qids=qids, gate_p=gate_p, feats=feats
+        ) -> list:
             return [
-                np.array([[gate_logit(gate_p[q, cond]), feature(feats[q, cond]["gains"])]])
+                np.array([[max(-clip, min(clip, gate_logit(gate_p[q, cond]))), feature(feats[q, cond])]])
                 for q in sorted(half & qids)
             ]
 
@@ -565,15 +654,72 @@ def likelihood_step(
             "gate_alone_same_queries": {"fit": gate_rates(fit_q), "held_out": gate_rates(rep_q)},
             "variants": {},
         }
-        if len(qids & fit_q) >= 5 and len(qids & rep_q) >= 5:
-            for name, feature in LIKELIHOOD_FEATURES.items():
-                entry["variants"][name] = _two_feature_rule(
-                    rows_of(fit_q, "answerable", feature),
-                    rows_of(fit_q, "unanswerable", feature),
-                    rows_of(rep_q, "answerable", feature),
-                    rows_of(rep_q, "unanswerable", feature),
+        variants = {**LIKELIHOOD_FEATURES, **LIKELIHOOD_NORMALISED}
+        for name, feature in variants.items():
+            if name == "max_minus_unrelated":  # only where the unrelated page is scored
+                usable = {q for q in qids if all(feats[q, c]["unrelated"] is not None for c in CONDS)}
+            else:
+                usable = qids
+            if len(usable & fit_q) < 5 or len(usable & rep_q) < 5:
+                continue
+            fit_s, rep_s = fit_q & usable, rep_q & usable
+
+            def fitted(clip: float, a: set[str], b: set[str], feature=feature) -> dict:
+                """gate (clipped) + feature, fitted on ``a``, reported on ``b``."""
+                return _two_feature_rule(
+                    rows_of(a, "answerable", feature, clip),
+                    rows_of(a, "unanswerable", feature, clip),
+                    rows_of(b, "answerable", feature, clip),
+                    rows_of(b, "unanswerable", feature, clip),
                     max_false_abstain=max_false_abstain,
                 )
+
+            v = entry["variants"][name] = fitted(20.0, fit_s, rep_s)
+            v["exploratory"] = name in LIKELIHOOD_NORMALISED
+            # the other halves' fit reported on the fit half: how much the held-out figure moves
+            v["swapped_halves"] = fitted(20.0, rep_s, fit_s)["held_out"]
+            v["gate_clip4"] = fitted(4.0, fit_s, rep_s)
+            v["alone"] = _threshold_rule(
+                *(
+                    [feature(feats[q, c]) for q in sorted(half & qids)]
+                    for half in (fit_s, rep_s)
+                    for c in CONDS
+                ),
+                max_false_abstain=max_false_abstain,
+            )
+        # the rule chosen on the fit half only: most fit-half abstention within the budget, then the
+        # fewest parameters (alone, combined, gate_clip4), then the feature fixed first
+        candidates = [
+            (name, form, {"alone": v["alone"], "combined": v, "gate_clip4": v["gate_clip4"]}[form])
+            for form in RULE_FORMS
+            for name, v in entry["variants"].items()
+        ]
+        within = [c for c in candidates if c[2]["fit"]["false_abstain"] <= max_false_abstain]
+        if within:
+            name, form, r = max(within, key=lambda c: c[2]["fit"]["abstain_unans"])  # first max wins
+            entry["selected_on_fit_half"] = {
+                "variant": name,
+                "form": form,
+                "fit": r["fit"],
+                "held_out": r["held_out"],
+                "rules_compared": len(candidates),
+            }
+        entry["per_query"] = {
+            q: {
+                "half": "fit" if q in fit_q else "held_out",
+                **{
+                    c: {
+                        "gate_p": round(float(gate_p[q, c]), 5),
+                        "gains": [round(g, 5) for g in feats[q, c]["gains"]],
+                        "baseline": feats[q, c]["baseline"],
+                        "question_tokens": feats[q, c]["question_tokens"],
+                        "unrelated": feats[q, c]["unrelated"],
+                    }
+                    for c in CONDS
+                },
+            }
+            for q in sorted(qids)
+        }
         # among the queries the gate passes (both conditions): does the gain add anything there?
         passed = [
             (feats[q, c]["gains"], c)
@@ -618,6 +764,12 @@ def main() -> None:
     )
     ap.add_argument(
         "--likelihood-window", type=int, default=256, help="passage window tokens for step likelihood"
+    )
+    ap.add_argument(
+        "--likelihood-unrelated",
+        action="store_true",
+        help="step likelihood: also score one page of another document per question (one more "
+        "prompt per question; the reference of the max_minus_unrelated variant)",
     )
     ap.add_argument(
         "--reader-seconds",
@@ -711,6 +863,7 @@ def main() -> None:
                 max_seconds=args.reader_seconds,
                 threads=args.reader_threads,
                 window_tokens=args.likelihood_window,
+                unrelated=args.likelihood_unrelated,
             )
             ql["gate"] = repr(gate_th)
             write_results(
@@ -947,15 +1100,26 @@ def _likelihood_md(r: dict) -> str:
         )
         for name, v in e["variants"].items():
             auc = v["auc"]
+            tag = " (exploratory)" if v.get("exploratory") else ""
+            al, c4, sw = v.get("alone"), v.get("gate_clip4"), v.get("swapped_halves")
             lines.append(
-                f"| {name} gain alone ({e['model']}) | | - | - | - | - | {auc['fit']['feature']:.3f} / "
-                f"{auc['held_out']['feature']:.3f} |"
+                f"| {name}{tag} alone ({e['model']}) | "
+                + (f"{al['fit']['queries']} / {al['held_out']['queries']} | " if al else " | ")
+                + f"{_rates(al['fit'] if al else None)} | {_rates(al['held_out'] if al else None)} | "
+                f"{auc['fit']['feature']:.3f} / {auc['held_out']['feature']:.3f} |"
             )
+            swapped = f"; halves swapped: {sw['abstain_unans']:.3f} / {sw['false_abstain']:.3f}" if sw else ""
             lines.append(
-                f"| gate + {name} gain ({e['model']}) | {v['fit']['queries']} / {v['held_out']['queries']} | "
-                f"{_rates(v['fit'])} | {_rates(v['held_out'])} | {auc['fit']['combined']:.3f} / "
-                f"{auc['held_out']['combined']:.3f} |"
+                f"| gate + {name}{tag} ({e['model']}{swapped}) | {v['fit']['queries']} / "
+                f"{v['held_out']['queries']} | {_rates(v['fit'])} | {_rates(v['held_out'])} | "
+                f"{auc['fit']['combined']:.3f} / {auc['held_out']['combined']:.3f} |"
             )
+            if c4:
+                lines.append(
+                    f"| gate clipped ±4 + {name}{tag} ({e['model']}) | {c4['fit']['queries']} / "
+                    f"{c4['held_out']['queries']} | {_rates(c4['fit'])} | {_rates(c4['held_out'])} | "
+                    f"{c4['auc']['fit']['combined']:.3f} / {c4['auc']['held_out']['combined']:.3f} |"
+                )
     lines.append("")
     for tier, e in r["tiers"].items():
         if "skipped" in e:
@@ -970,6 +1134,14 @@ def _likelihood_md(r: dict) -> str:
             f"{' (stopped early: rerun to resume)' if e['stopped_early'] else ''}; max_top3 AUC where the "
             f"gate passes: {_f(gp['max_top3'])} ({gp['cases']} cases)."
         )
+        sel = e.get("selected_on_fit_half")
+        if sel:
+            lines.append(
+                f"  chosen on the fit half alone (most fit-half abstention within the budget among "
+                f"{sel['rules_compared']} rules; ties: fewest parameters, then the table's order): "
+                f"{sel['form']} {sel['variant']} — fit {_rates(sel['fit'])}, held out {_rates(sel['held_out'])} "
+                "(abstention | false abstention)."
+            )
         if "max_top3" in e["variants"]:
             lg = e["variants"]["max_top3"]["logistic"]
             lines.append(
