@@ -188,7 +188,7 @@ class EdgeStore(QdrantStoreBase):
         bm25: Bm25Params | None = None,
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 256,
-        hnsw_ef: int = 160,
+        hnsw_ef: int = 128,
         sparse_scorer: str = "memory",
         search_threads: int = 1,
         indexing_threshold_kb: int | None = None,

@@ -61,7 +61,7 @@ class QdrantStore(QdrantStoreBase):
         bm25: Bm25Params | None = None,
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 256,
-        hnsw_ef: int = 160,
+        hnsw_ef: int = 128,
         progress: Progress | None = None,
     ) -> None:
         super().__init__(embedder, field_terms=field_terms, bm25=bm25, progress=progress)
