@@ -688,11 +688,13 @@ def likelihood_step(
                 max_false_abstain=max_false_abstain,
             )
         # the rule chosen on the fit half only: most fit-half abstention within the budget, then the
-        # fewest parameters (alone, combined, gate_clip4), then the feature fixed first
+        # fewest parameters (alone, combined, gate_clip4), then the feature fixed first; only features
+        # scored on every scored query compete (a subset's fit-half rates are not comparable)
         candidates = [
             (name, form, {"alone": v["alone"], "combined": v, "gate_clip4": v["gate_clip4"]}[form])
             for form in RULE_FORMS
             for name, v in entry["variants"].items()
+            if v["fit"]["queries"] == len(qids & fit_q)
         ]
         within = [c for c in candidates if c[2]["fit"]["false_abstain"] <= max_false_abstain]
         if within:

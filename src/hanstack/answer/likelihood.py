@@ -18,8 +18,11 @@ question's tokens go through the model in one batched decode with logits kept fo
 (gate logit, best gain over the top passages) like the reader step (bench/results/answers_likelihood.md;
 notes/answers.md, Calibration). Measured with the local 0.5B model on all 114 queries: the gain
 separates answerable from gold-removed about as well as the gate (held-out AUC 0.80 vs 0.79), and the
-combined rule holds out no better than the gate (same abstention, more false abstention), so the
-answer pipeline does not use this stage. Only in-process llama.cpp backends expose the logits here.
+combined rule holds out no better than the gate (same abstention, more false abstention). With the
+1.5B model (103 queries) the best gain as a share of the no-passage surprise (``score / -baseline``)
+holds out better than the gate (abstention 0.673 vs 0.615, false abstention 0.058 vs 0.154) but far
+from the 0.9 target at ~40 s per question on CPU, so the answer pipeline does not use this stage yet
+(notes/answers.md, Calibration). Only in-process llama.cpp backends expose the logits here.
 """
 
 from __future__ import annotations
