@@ -19,8 +19,8 @@ question's tokens go through the model in one batched decode with logits kept fo
 notes/answers.md, Calibration). Measured with the local 0.5B model on all 114 queries: the gain
 separates answerable from gold-removed about as well as the gate (held-out AUC 0.80 vs 0.79), and the
 combined rule holds out no better than the gate (same abstention, more false abstention). With the
-1.5B model (103 queries) the best gain as a share of the no-passage surprise (``score / -baseline``)
-holds out better than the gate (abstention 0.673 vs 0.615, false abstention 0.058 vs 0.154) but far
+1.5B model (all 114 queries) the best gain as a share of the no-passage surprise (``score / -baseline``)
+holds out better than the gate (abstention 0.667 vs 0.614, false abstention 0.053 vs 0.175) but far
 from the 0.9 target at ~40 s per question on CPU, so the answer pipeline does not use this stage yet
 (notes/answers.md, Calibration). Only in-process llama.cpp backends expose the logits here.
 """
