@@ -19,7 +19,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from hanstack.errors import InvalidInputError
@@ -167,11 +167,11 @@ class PiiEngine:
     # -- steps ------------------------------------------------------------------------------------
     def _person_candidates(self, text: str) -> list[Candidate]:
         zones = _zones if self.config.zoned else _whole_text
-        found = _in_zones(find_person_rules, text, zones(text, NAME_HINT, 12, 14))
         mode = self.config.names
-        if mode == "crf-e5":  # its rescored CRF reads titles itself: next to it the surname+title rule
-            # only added false positives (유치원 원장, 차기 회장) on the inner KLUE split (notes/guard.md)
-            found = [c for c in found if "surname + given name" not in c.reasons]
+        # crf-e5's rescored CRF reads titles itself: beside it the surname+title rule only added
+        # false positives (유치원 원장, 차기 회장) on the inner KLUE split (notes/guard.md)
+        rules = partial(find_person_rules, titled=mode != "crf-e5")
+        found = _in_zones(rules, text, zones(text, NAME_HINT, 12, 14))
         if mode in ("crf", "crf-e5"):
             found += find_person_crf(text, self._get_kiwi(), e5=mode == "crf-e5")
         elif mode == "kiwi":

@@ -359,9 +359,12 @@ def _ok_name(name: str) -> bool:
     return name not in STOPWORDS and name[:2] not in STOPWORDS and not name.endswith(("들", "님"))
 
 
-def find_person_rules(text: str) -> list[Candidate]:
+def find_person_rules(text: str, *, titled: bool = True) -> list[Candidate]:
+    """Names the rules find: surname + given name before a title or honorific (``titled``), after
+    a label word, and surname + 씨. ``titled=False`` leaves out the first rule, for a model that
+    reads titles itself (``crf-e5``: beside it the rule only added false positives)."""
     out: list[Candidate] = []
-    for m in _TITLED.finditer(text):
+    for m in _TITLED.finditer(text) if titled else ():
         name = m.group(1)
         if not _ok_name(name):
             continue
