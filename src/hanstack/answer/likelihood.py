@@ -33,7 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hanstack.answer.reader import backend_lock, check_scorer, passage_windows
+from hanstack.answer.reader import (
+    backend_lock,
+    check_scorer,
+    log_normaliser,
+    passage_windows,
+    rewind_to_shared_prefix,
+)
 from hanstack.answer.sources import Passage
 from hanstack.errors import InvalidInputError
 from hanstack.llm.types import ChatMessage
@@ -72,11 +78,8 @@ def continuation_logprobs(
             hint="lower the window tokens",
         )
     with backend_lock(backend):
-        keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), prefix)
-        keep = min(
-            keep, len(prefix) - 1
-        )  # the last prefix token is decoded with the target: its logits are read
-        llm.n_tokens = keep
+        # the last prefix token is decoded with the target: its logits are read
+        keep = rewind_to_shared_prefix(llm, prefix)
         if keep < len(prefix) - 1:
             llm.eval(prefix[keep:-1])
         llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
@@ -97,9 +100,7 @@ def continuation_logprobs(
                     break
                 ptr = llama_cpp.llama_get_logits_ith(llm.ctx, i)
                 row = np.ctypeslib.as_array(ptr, shape=(n_vocab,)).astype(np.float64)
-                top = float(row.max())
-                log_z = top + math.log(float(np.exp(row - top).sum()))
-                out.append(float(row[target[j]]) - log_z)
+                out.append(float(row[target[j]]) - log_normaliser(row))
     return out, keep
 
 

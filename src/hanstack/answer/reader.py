@@ -84,13 +84,29 @@ def next_token_logits(backend: Any, prompt_tokens: Sequence[int]) -> tuple[Any, 
             hint="lower answer reader window tokens",
         )
     with backend_lock(backend):
-        keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        keep = min(keep, len(tokens) - 1)  # at least the last token is evaluated: its logits are read
-        llm.n_tokens = keep
+        keep = rewind_to_shared_prefix(llm, tokens)
         llm.eval(tokens[keep:])
         ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         logits = np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float64)
     return logits, keep
+
+
+def rewind_to_shared_prefix(llm: Any, tokens: Sequence[int]) -> int:
+    """Rewind llama.cpp's context to the longest prefix it shares with ``tokens`` (those tokens'
+    KV entries are reused), always leaving the last token to evaluate: its logits are read.
+    Returns the number of tokens kept. Call it under :func:`backend_lock`."""
+    keep = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), list(tokens))
+    keep = min(keep, len(tokens) - 1)
+    llm.n_tokens = keep
+    return int(keep)
+
+
+def log_normaliser(logits: Any) -> float:
+    """log Σ exp(logits), computed stably: subtract it from a logit to get its log-probability."""
+    import numpy as np
+
+    top = float(logits.max())
+    return top + math.log(float(np.exp(logits - top).sum()))
 
 
 @contextmanager
@@ -184,15 +200,13 @@ class Reader:
         return passage_windows(self.backend, passages, focus_terms, self.max_sources, self.window_tokens)
 
     def score(self, question: str, passages: Sequence[Passage], focus_terms: Sequence[str]) -> ReaderScore:
-        import numpy as np
 
         t0 = time.perf_counter()
         messages = reader_messages(question, self.windows(passages, focus_terms))
         prompt = self.backend.format_prompt(messages)
         tokens = self.backend.tokenize(prompt, special=True, add_bos=False)
         logits, cached = next_token_logits(self.backend, tokens)
-        top = float(logits.max())
-        log_z = top + math.log(float(np.exp(logits - top).sum()))
+        log_z = log_normaliser(logits)
         yes = _logsumexp([float(logits[i]) for i in self._yes]) - log_z
         no = _logsumexp([float(logits[i]) for i in self._no]) - log_z
         score = yes - no
