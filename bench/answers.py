@@ -293,11 +293,7 @@ def reader_step(
             continue
         reader = Reader(backend)
         path = CACHE / f"reader_{tier}.jsonl"
-        cache: dict[str, dict] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                cache[row["key"]] = row
+        cache = _score_cache(path)
         scores: dict[tuple[str, str], dict] = {}
         stopped = False
         new_scores = 0
@@ -504,6 +500,15 @@ def _unrelated_passages(idx, cases) -> dict:
 CONDS = ("answerable", "unanswerable")
 
 
+def _score_cache(path: Path) -> dict[str, dict]:
+    """A step's cached model scores (one JSON row per line, appended as they are computed) by key;
+    empty when the file does not exist yet. A run stopped by its time budget resumes from here."""
+    if not path.exists():
+        return {}
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return {row["key"]: row for row in rows}
+
+
 def _likelihood_scores(
     ql, tier: str, cases: list, max_seconds: float | None, unrelated: dict | None = None
 ) -> tuple[dict, bool, int]:
@@ -514,11 +519,7 @@ def _likelihood_scores(
     import hashlib
 
     path = CACHE / f"likelihood_{tier}.jsonl"
-    cache: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            cache[row["key"]] = row
+    cache = _score_cache(path)
     t0 = time.perf_counter()
     state = {"stopped": False, "new": 0}
     feats: dict[tuple[str, str], dict] = {}
