@@ -140,6 +140,32 @@ class ModelSettings(BaseModel):
     """Named OpenAI-compatible endpoints (vLLM, SGLang, llama.cpp server, Ollama): name -> base URL."""
 
 
+class AnswerSettings(BaseModel):
+    """Grounded answers (``hanstack ask``, :mod:`hanstack.answer`)."""
+
+    answerability: Literal["gate", "likelihood"] = "gate"
+    """What decides whether the retrieved passages answer the question before any answer is drafted.
+    ``gate``: the lexical+dense rule (:mod:`hanstack.answer.gate`; instant). ``likelihood``: opt-in
+    query likelihood with ``likelihood_tier``'s model (:mod:`hanstack.answer.likelihood`): how much the
+    best of the top passages raises log P(question), as a share of the question's no-passage surprise;
+    abstain below ``likelihood_threshold``. Held out on AutoRAG-ko with the 1.5B model: abstention 0.667 /
+    false abstention 0.053 vs the gate's 0.614 / 0.175, at ~38 s per question on a 2-core CPU
+    (notes/answers.md). It needs an in-process llama.cpp model (logits); with any other backend, or a
+    model not pulled, the gate decides and the answer says so (``Answer.answerability``)."""
+    likelihood_tier: str = "large"
+    """Model scoring the query likelihood (the 1.5B ``large`` tier is the one measured)."""
+    likelihood_threshold: float = 0.3036
+    """Abstain when ``max(gain over the top passages) / max(0.1, -baseline)`` is below this. Fitted on the
+    fit half of AutoRAG-ko (57 queries, 1.5B model) as the most abstention with false abstention <= 0.1;
+    that rule (``relative_gain`` alone) was chosen among 33 exploratory rules on those 57 fit queries
+    (bench/results/answers_likelihood.json: tiers.large.variants.relative_gain.alone.threshold)."""
+    likelihood_window_tokens: int = Field(default=192, ge=16)
+    """Each scored passage is cut to its best window of this many tokens around the question's terms
+    (the window the figures were measured with)."""
+    likelihood_passages: int = Field(default=3, ge=1)
+    """Passages scored, the best by retrieval score (top 3 as measured)."""
+
+
 class GuardSettings(BaseModel):
     pii_action: Literal["mask", "placeholder", "pseudonymize", "block", "off"] = "pseudonymize"
     injection_action: Literal["block", "flag", "strip", "off"] = "block"
@@ -176,6 +202,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
