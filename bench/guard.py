@@ -7,6 +7,12 @@
     .venv/bin/python bench/guard.py --sections klue --klue-modes crf-e5 --klue-resume DIR --klue-budget-s 480
         # the same in pieces of ~8 min: exit code 3 means "stopped at the budget, rerun to continue"
         # (set OPENBLAS_NUM_THREADS=1 on a busy machine: crf-e5 runs ~10x slower with spinning threads)
+    .venv/bin/python bench/guard.py --sections klue --klue-half even --names-model-dir DIR \
+        --klue-resume DIR2 --klue-budget-s 480
+        # the reverse fold (notes/guard.md): crf-e5 trained on the odd half into DIR
+        # (python -m hanstack.guard.pii.name_crf --e5 --half odd --out DIR/person_name_crf_e5.crfsuite)
+        # scored on the even half; writes bench/results/guard_klue_reverse.* with the pooled 2-fold
+        # figure (odd-half counts read from bench/results/guard.json), never bench/results/guard.*
 
 PII
 - ``pii/korean_pii_pypi``: its 80 regression cases (type, text, expected detected?) scored per type as
@@ -22,6 +28,8 @@ PII
 - KLUE-NER dev, the 2,500 odd-indexed sentences (the person-name model is trained on the even-indexed
   ones): PS spans against PERSON and LC spans against ADDRESS, exact-span and overlap precision/recall,
   for each person-name mode (``crf`` and ``crf-e5`` are trained on the even-indexed half only).
+  ``--klue-half even --names-model-dir DIR``: the even half instead, with ``crf``/``crf-e5`` models
+  trained on the odd half (the reverse fold), reported apart in ``guard_klue_reverse.*``.
 
 Injection (held out)
 - attacks: the 50 ``jailbreaking`` rows of ``guardrail/llm-red-teaming-dataset-kr.jsonl``; two models are
@@ -59,6 +67,7 @@ from _common import REPO, SHARED, require, write_results
 from hanstack.guard.injection import InjectionConfig, InjectionDetector
 from hanstack.guard.injection import train as inj_train
 from hanstack.guard.pii import PiiConfig, PiiEngine
+from hanstack.guard.pii.name_crf import klue_half
 from hanstack.guard.tools import ToolPolicy
 
 PII_DIR = SHARED / "pii"
@@ -281,15 +290,19 @@ def bench_presidio_cases(
     return out
 
 
-def _model_fingerprint() -> str:
-    """Hash of the shipped guard model files: a resume cache made with other models is not reused."""
+def _model_fingerprint(model_dir: Path | None = None) -> str:
+    """Hash of the shipped guard model files (and of ``model_dir``'s files when given): a resume
+    cache made with other models is not reused."""
     import hashlib
 
     h = hashlib.sha256()
     import hanstack
 
-    for f in sorted((Path(hanstack.__file__).parent / "data" / "guard").glob("*")):
-        h.update(f.name.encode() + f.read_bytes())
+    dirs = [Path(hanstack.__file__).parent / "data" / "guard"]
+    for d in dirs + ([model_dir] if model_dir is not None else []):
+        for f in sorted(d.glob("*")):
+            if f.is_file():
+                h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -298,19 +311,26 @@ class Unfinished(Exception):
 
 
 def _scan_resumable(
-    engine: PiiEngine, mode: str, sents: list[Any], resume: Path | None, budget_s: float | None
+    engine: PiiEngine,
+    mode: str,
+    sents: list[Any],
+    resume: Path | None,
+    budget_s: float | None,
+    head_extra: dict[str, Any] | None = None,
 ) -> tuple[list[list[tuple[str, int, int]]], float]:
     """Found (type, start, end) per sentence and the seconds spent scanning. With ``resume`` each
     sentence's result is appended to ``resume/klue_<mode>.jsonl`` (first line: the models' fingerprint
     and the sentence count) and a rerun continues from there; ``budget_s`` stops a piece after that
-    many seconds (:class:`Unfinished`), so a long mode can run as several short CPU-heavy pieces."""
+    many seconds (:class:`Unfinished`), so a long mode can run as several short CPU-heavy pieces.
+    ``head_extra``: more fields of that first line (the half and the model directory's fingerprint
+    of a reverse-fold run), so a cache of another split or model is not reused."""
     done: list[list[tuple[str, int, int]]] = []
     spent = 0.0
     log = None
     if resume is not None:
         resume.mkdir(parents=True, exist_ok=True)
         path = resume / f"klue_{mode}.jsonl"
-        head = {"fingerprint": _model_fingerprint(), "sentences": len(sents)}
+        head = {"fingerprint": _model_fingerprint(), "sentences": len(sents), **(head_extra or {})}
         if path.exists():
             lines = path.read_text(encoding="utf-8").splitlines()
             if lines and json.loads(lines[0]) == head:
@@ -344,19 +364,34 @@ def _scan_resumable(
 
 
 def bench_klue(
-    modes: list[str], limit: int | None, resume: Path | None = None, budget_s: float | None = None
+    modes: list[str],
+    limit: int | None,
+    resume: Path | None = None,
+    budget_s: float | None = None,
+    half: str = "odd",
+    model_dir: Path | None = None,
 ) -> dict[str, Any]:
-    # odd-indexed sentences only: the name model was trained on the even-indexed ones
-    sents = [s for i, s in enumerate(klue_sentences()) if i % 2 == 1][:limit]
-    out: dict[str, Any] = {
-        "sentences": len(sents),
-        "split": "odd-indexed sentences (held out from the name model and the name CRF)",
-    }
+    # by default the odd-indexed sentences only: the name models were trained on the even-indexed
+    # ones; the reverse fold scores the even half with models trained on the odd one (model_dir)
+    sents = klue_half(klue_sentences(), half)[:limit]
+    split = "odd-indexed sentences (held out from the name model and the name CRF)"
+    head_extra: dict[str, Any] = {}
+    if half != "odd" or model_dir is not None:
+        split = (
+            f"{half}-indexed sentences (held out from the models in {model_dir}; the shipped models' "
+            "training half)"
+        )
+        head_extra = {
+            "half": half,
+            "model_dir": str(model_dir),
+            "model_dir_fingerprint": _model_fingerprint(model_dir),
+        }
+    out: dict[str, Any] = {"sentences": len(sents), "split": split}
     for mode in modes:
-        engine = PiiEngine(PiiConfig(names=mode, types=("PERSON", "ADDRESS")))  # type: ignore[arg-type]
+        engine = PiiEngine(PiiConfig(names=mode, types=("PERSON", "ADDRESS"), names_model_dir=model_dir))  # type: ignore[arg-type]
         engine.scan("워밍업 홍길동 님")
         c: dict[str, Counter[str]] = {"PS": Counter(), "LC": Counter()}
-        all_found, elapsed = _scan_resumable(engine, mode, sents, resume, budget_s)
+        all_found, elapsed = _scan_resumable(engine, mode, sents, resume, budget_s, head_extra)
         for (_text, ents), found in zip(sents, all_found, strict=True):
             for tag, typ in (("PS", "PERSON"), ("LC", "ADDRESS")):
                 gold = {(a, b) for t, a, b in ents if t == tag}
@@ -728,6 +763,136 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 SECTIONS = ("pii", "klue", "injection", "speed")
+TARGET = 0.85  # the person-name target: P >= 0.85 and R >= 0.85 (exact PS spans)
+
+
+def pooled_2fold(even: dict[str, int], odd: dict[str, int]) -> dict[str, Any]:
+    """Exact-span counts of both halves summed, with one binomial standard error of P and R and
+    the pre-registered decision rule of notes/guard.md (pooled P >= 0.85 and R >= 0.85, unrounded)."""
+    tp, fp, fn = (even[k] + odd[k] for k in ("tp", "fp", "fn"))
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return {
+        **prf(tp, fp, fn),
+        "se_precision": round((p * (1 - p) / (tp + fp)) ** 0.5, 4) if tp + fp else 0.0,
+        "se_recall": round((r * (1 - r) / (tp + fn)) ** 0.5, 4) if tp + fn else 0.0,
+        "gold": tp + fn,
+        "target_met": p >= TARGET and r >= TARGET,
+    }
+
+
+def reverse_markdown(r: dict[str, Any]) -> str:
+    kl, pool, odd = r["klue_ner"], r["pooled_2fold"], r["odd_half_shipped"]
+    lines = [
+        f"## KLUE-NER dev, reverse fold ({kl['sentences']} {kl['split']}): PS → PERSON, LC → ADDRESS",
+        "",
+        r["protocol"],
+        "",
+        "| mode | PS P | PS R | PS F1 | TP | FP | FN | PS overlap P/R | LC P | LC R | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, v in kl.items():
+        if not isinstance(v, dict):
+            continue
+        ps, lc = v["PS"], v["LC"]
+        e = ps["exact"]
+        lines.append(
+            f"| {mode} | {e['precision']:.4f} | {e['recall']:.4f} | {e['f1']:.4f} | {e['tp']} | {e['fp']} | "
+            f"{e['fn']} | {ps['overlap']['precision']:.3f}/{ps['overlap']['recall']:.3f} | "
+            f"{lc['exact']['precision']:.3f} | {lc['exact']['recall']:.3f} | {v['seconds']} |"
+        )
+    oe = odd["exact"]
+    lines += [
+        "",
+        f"## Pooled 2-fold, `{r['pooled_mode']}`, exact PS spans over all 5,000 sentences",
+        "",
+        "| half scored | model (trained on) | TP | FP | FN | P | R | F1 |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| odd | shipped (even half); {odd['source']} | {oe['tp']} | {oe['fp']} | {oe['fn']} | "
+        f"{oe['precision']:.4f} | {oe['recall']:.4f} | {oe['f1']:.4f} |",
+    ]
+    e = kl[r["pooled_mode"]]["PS"]["exact"]
+    lines += [
+        f"| even | reverse fold (odd half) | {e['tp']} | {e['fp']} | {e['fn']} | {e['precision']:.4f} | "
+        f"{e['recall']:.4f} | {e['f1']:.4f} |",
+        f"| **pooled** | | **{pool['tp']}** | **{pool['fp']}** | **{pool['fn']}** | "
+        f"**{pool['precision']:.4f}** (± {pool['se_precision']:.4f}) | **{pool['recall']:.4f}** "
+        f"(± {pool['se_recall']:.4f}) | {pool['f1']:.4f} |",
+        "",
+        f"± one binomial standard error ({pool['gold']} gold spans for recall). Pre-registered decision "
+        f"rule (notes/guard.md): target met if pooled P >= {TARGET} and R >= {TARGET} → "
+        f"**{'met' if pool['target_met'] else 'not met'}**.",
+        "",
+        r["caveat"],
+    ]
+    runs = r.get("runs", {})
+    if runs:
+        lines += ["", "## Runs (command, date and load average)", ""]
+        lines += [
+            f"- {k}: `{v['command']}` at {v['date']}, {v['seconds']} s, load average "
+            f"{v['loadavg_start']} → {v['loadavg_end']}"
+            for k, v in runs.items()
+        ]
+    return "\n".join(lines)
+
+
+def reverse_fold(args: argparse.Namespace, modes: list[str]) -> None:
+    """``--klue-half even``: score the even half with the reverse-fold models in ``--names-model-dir``
+    and pool with the shipped model's odd-half counts; writes ``guard_klue_reverse.*`` only."""
+    t0, load0 = time.perf_counter(), os.getloadavg()
+    previous = json.loads((REPO / "bench" / "results" / "guard.json").read_text(encoding="utf-8"))
+    try:
+        klue = bench_klue(modes, None, args.klue_resume, args.klue_budget_s, "even", args.names_model_dir)
+    except Unfinished as exc:
+        print(f"stopped at the time budget ({exc}); rerun the same command to continue", file=sys.stderr)
+        sys.exit(3)
+    pooled_mode = "crf-e5" if "crf-e5" in modes else modes[0]
+    odd = previous["klue_ner"][pooled_mode]["PS"]
+    odd_run = previous.get("runs", {}).get("klue", {})
+    cmd = (
+        f"python bench/guard.py --sections klue --klue-half even --names-model-dir {args.names_model_dir} "
+        f"--klue-modes {','.join(modes)}"
+        + (
+            f" --klue-resume DIR --klue-budget-s {args.klue_budget_s} (run in pieces)"
+            if args.klue_resume is not None
+            else ""
+        )
+    )
+    results: dict[str, Any] = {
+        "protocol": "Reverse fold, pre-registered in notes/guard.md before any run: the crf-e5 pipeline "
+        "unchanged (code, settings, thresholds) trained on the 2,500 odd-indexed KLUE-NER dev sentences "
+        "(python -m hanstack.guard.pii.name_crf --e5 --half odd), scored once on the 2,500 even-indexed "
+        "ones through the engine (exact PS spans, this bench's scoring code).",
+        "caveat": "Caveat written before the run: the even half is the half every design choice was made "
+        "on (inner splits), so its figure may be optimistic. The shipped model stays the even-trained "
+        "one, and its odd-half figure stays reported as the held-out one.",
+        "klue_ner": klue,
+        "pooled_mode": pooled_mode,
+        "odd_half_shipped": {
+            "source": f"bench/results/guard.json klue_ner/{pooled_mode}, run of {odd_run.get('date', '?')}",
+            "exact": odd["exact"],
+            "overlap": odd["overlap"],
+        },
+        "pooled_2fold": pooled_2fold(klue[pooled_mode]["PS"]["exact"], odd["exact"]),
+        "runs": {
+            "klue": {
+                "command": cmd,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "seconds": round(time.perf_counter() - t0, 1),
+                "loadavg_start": [round(x, 2) for x in load0],
+                "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+            }
+        },
+    }
+    path = write_results(
+        "guard_klue_reverse",
+        cmd,
+        results,
+        reverse_markdown(results),
+        packages=("kiwipiepy", "numpy", "python-crfsuite"),
+    )
+    print(reverse_markdown(results))
+    print(f"\nwrote {path}", file=sys.stderr)
 
 
 def main() -> None:
@@ -762,11 +927,44 @@ def main() -> None:
         help="with --klue-resume: stop the KLUE section after this many seconds (exit code 3, nothing "
         "written to bench/results) so a long mode runs as several short pieces",
     )
+    ap.add_argument(
+        "--klue-half",
+        choices=("odd", "even"),
+        default="odd",
+        help="which KLUE-NER dev sentences to score (default odd: held out from the shipped models); "
+        "even is the reverse fold: needs --names-model-dir with models trained on the odd half, --sections "
+        "klue and crf/crf-e5 modes only, and writes bench/results/guard_klue_reverse.*",
+    )
+    ap.add_argument(
+        "--names-model-dir",
+        type=Path,
+        default=None,
+        help="directory of crf/crf-e5 model files to score with instead of the shipped ones "
+        "(--klue-half even only)",
+    )
     args = ap.parse_args()
     sections = [x for x in args.sections.split(",") if x]
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         ap.error(f"unknown section(s) {unknown}; choose from {SECTIONS}")
+    if args.names_model_dir is not None and args.klue_half != "even":
+        ap.error(
+            "--names-model-dir is for the reverse fold (--klue-half even); the odd half is scored with the shipped models"
+        )
+    if args.klue_half == "even":
+        if args.names_model_dir is None:
+            ap.error(
+                "--klue-half even needs --names-model-dir: the shipped models were trained on the even half"
+            )
+        if sections != ["klue"] or args.quick:
+            ap.error("--klue-half even runs the klue section alone (--sections klue, no --quick)")
+        modes = [m for m in (args.klue_modes or "crf-e5").split(",") if m]
+        if not set(modes) <= {"crf", "crf-e5"}:
+            ap.error(
+                "--klue-half even scores crf/crf-e5 only (the other modes' models were trained on the even half)"
+            )
+        reverse_fold(args, modes)
+        return
     work = REPO / ".hanstack" / "bench-guard"
     work.mkdir(parents=True, exist_ok=True)
     engine = PiiEngine(PiiConfig(names="rules"))

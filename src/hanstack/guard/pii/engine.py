@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Any
 
 from hanstack.errors import InvalidInputError
@@ -67,6 +68,9 @@ class PiiConfig:
     more accurate again, and slower again: batch use only).
     ``context_window``: characters before (and half as many after) a span searched for context words.
     ``extra_context``: more context words per type (e.g. in-house labels).
+    ``names_model_dir``: with ``names="crf"`` or ``"crf-e5"``, a directory of person-name model files
+    to read instead of the shipped ones (``python -m hanstack.guard.pii.name_crf --out DIR/<file>``
+    writes one; see :func:`~hanstack.guard.pii.name_crf.load_name_tagger`).
     """
 
     types: tuple[str, ...] = T.ALL_TYPES
@@ -77,6 +81,7 @@ class PiiConfig:
     zoned: bool = True
     """Run each regex only in windows where it can match (fast). ``False`` runs every recognizer over
     the whole text: the plain reference the tests compare the fast path against."""
+    names_model_dir: Path | str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.types) - set(T.ALL_TYPES))
@@ -90,6 +95,10 @@ class PiiConfig:
         if self.names not in ("off", "rules", "auto", "kiwi", "crf", "crf-e5"):
             raise InvalidInputError(
                 f"unknown names mode {self.names!r}", hint="use off, rules, auto, kiwi, crf or crf-e5"
+            )
+        if self.names_model_dir is not None and self.names not in ("crf", "crf-e5"):
+            raise InvalidInputError(
+                f"names_model_dir is read by names='crf' or 'crf-e5' only, not {self.names!r}"
             )
 
 
@@ -173,7 +182,7 @@ class PiiEngine:
         rules = partial(find_person_rules, titled=mode != "crf-e5")
         found = _in_zones(rules, text, zones(text, NAME_HINT, 12, 14))
         if mode in ("crf", "crf-e5"):
-            found += find_person_crf(text, self._get_kiwi(), e5=mode == "crf-e5")
+            found += self._crf_candidates(text, e5=mode == "crf-e5")
         elif mode == "kiwi":
             found += find_person_kiwi(text, self._get_kiwi())
         elif mode == "auto":
@@ -181,6 +190,19 @@ class PiiEngine:
             if windows:
                 found += find_person_kiwi(text, self._get_kiwi(), windows)
         return found
+
+    def _crf_candidates(self, text: str, *, e5: bool) -> list[Candidate]:
+        d = self.config.names_model_dir
+        if d is None:
+            return find_person_crf(text, self._get_kiwi(), e5=e5)
+        # the same candidates as find_person_crf, from the model files in ``d``
+        from hanstack.guard.pii.name_crf import load_name_tagger
+
+        why = "name CRF+e5" if e5 else "name CRF"
+        return [
+            Candidate(T.PERSON, a, b, p, [f"{why} p={p:.2f}"], (), (), 0.0)
+            for a, b, p in load_name_tagger(e5=e5, model_dir=str(d)).find(text, self._get_kiwi())
+        ]
 
     def _apply_context(self, c: Candidate, lower: str) -> None:
         w = self.config.context_window

@@ -1,6 +1,6 @@
 """Person names as a sequence-labelling problem: a character-level BIO CRF over Kiwi morphemes.
 
-    python -m hanstack.guard.pii.name_crf [--shared ../shared/data] [--out PATH]
+    python -m hanstack.guard.pii.name_crf [--shared ../shared/data] [--out PATH] [--half even|odd]
 
 Why a CRF and why characters: KLUE-NER marks person spans on characters, and many of them are not
 one Kiwi token (``반 페르시``, ``가네코 지히로``, a surname alone in ``박 씨``, a letter in ``A씨``, names Kiwi
@@ -15,7 +15,9 @@ splits into syllables). A linear-chain CRF labels each character ``B``/``I``/``O
 - the whitespace word (position of the character in it).
 
 Training data: KLUE-NER v1.1 dev sentences with an *even* index (2,500 sentences); bench/guard.py
-reports on the *odd*-indexed ones, which the model never saw. Weights are learnt from CC BY-SA 4.0
+reports on the *odd*-indexed ones, which the model never saw. (``--half odd`` trains on the odd ones
+instead, into a scratch ``--out``: the reverse fold of notes/guard.md, scored on the even half with
+``bench/guard.py --klue-half even --names-model-dir DIR``.) Weights are learnt from CC BY-SA 4.0
 data (see notes/guard.md for the licence question). The model is a python-crfsuite file shipped in
 ``hanstack/data/guard`` and loaded lazily on first use.
 """
@@ -30,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hanstack.errors import GuardError, MissingDependencyError
 
@@ -38,6 +40,7 @@ MODEL_RESOURCE = "person_name_crf.crfsuite"
 E5_MODEL_RESOURCE = "person_name_crf_e5.crfsuite"
 
 _HANGUL_LO, _HANGUL_HI = "가", "힣"
+_T = TypeVar("_T")
 
 
 def default_crf_path(e5: bool = False) -> Path:
@@ -275,10 +278,18 @@ class NameTagger:
     (:mod:`hanstack.guard.pii.e5_states`) and the CRF gets the probe features of
     :mod:`hanstack.guard.pii.name_e5` next to its own. With ``rescorer_path`` as well, the spans
     are candidates from the CRF's marginals rescored by :mod:`hanstack.guard.pii.name_span`
-    instead of the Viterbi spans with their mean marginal.
+    instead of the Viterbi spans with their mean marginal. ``known_path``: the seen-name list saved
+    with the model (the shipped one when ``None``); a model trained on other sentences must be
+    given its own, or it would read the names of the shipped model's training half.
     """
 
-    def __init__(self, path: Path, probe_path: Path | None = None, rescorer_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        probe_path: Path | None = None,
+        rescorer_path: Path | None = None,
+        known_path: Path | None = None,
+    ) -> None:
         try:
             import pycrfsuite
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -287,7 +298,7 @@ class NameTagger:
             ) from exc
         if rescorer_path is not None and probe_path is None:
             raise GuardError("the span rescorer reads the e5 probe: pass probe_path too")
-        for p in (path, probe_path, rescorer_path):
+        for p in (path, probe_path, rescorer_path, known_path):
             if p is not None and not p.exists():
                 raise GuardError(
                     f"person-name CRF file not found at {p}",
@@ -295,6 +306,11 @@ class NameTagger:
                     + (" --e5" if probe_path is not None else ""),
                 )
         self.path = path
+        self._known: dict[str, int] | None = None  # None: the shipped seen names
+        if known_path is not None:
+            from hanstack.guard.pii.name_lexicon import load_known_names
+
+            self._known = load_known_names.__wrapped__(str(known_path))
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open(str(path))
         self._probe: Any = None
@@ -316,7 +332,7 @@ class NameTagger:
 
     def _analyse(self, text: str, toks: Sequence[Any]) -> tuple[list[list[str]], Any, Any]:
         """CRF features, and with the e5 probe the token states and probe probabilities."""
-        feats = char_features(text, toks)
+        feats = char_features(text, toks, known=self._known)
         if self._probe is None:
             return feats, None, None
         from hanstack.guard.pii.name_e5 import e5_char_features
@@ -361,15 +377,25 @@ class NameTagger:
             crf_marginals(self._tagger, len(text)),
             ts.spans,
             probs,
-            load_known_names(),
+            load_known_names() if self._known is None else self._known,
             load_lexicon(),
         )
         return [x for x in self._rescorer.find(ctx) if x[2] >= 0.1]
 
 
-@lru_cache(maxsize=2)
-def load_name_tagger(path: str | None = None, e5: bool = False) -> NameTagger:
-    """The shipped tagger (``e5``: the one with e5 probe features), opened once per process."""
+@lru_cache(maxsize=4)
+def load_name_tagger(path: str | None = None, e5: bool = False, model_dir: str | None = None) -> NameTagger:
+    """The shipped tagger (``e5``: the one with e5 probe features), opened once per process.
+
+    ``model_dir``: a directory written by ``python -m hanstack.guard.pii.name_crf --out DIR/<model
+    file name>`` instead of the shipped one; every file is read from there under its shipped name
+    (the CRF, the seen names and, for ``e5``, the probe and the span rescorer when present). Only the
+    mined NSMC lexicon, which no training run writes, stays the shipped one.
+    """
+    if model_dir is not None:
+        if path is not None:
+            raise GuardError("pass the model file path or the model directory, not both")
+        return _tagger_from_dir(Path(model_dir), e5)
     if not e5:
         return NameTagger(Path(path) if path else default_crf_path())
     from hanstack.guard.pii.name_e5 import default_probe_path
@@ -380,6 +406,25 @@ def load_name_tagger(path: str | None = None, e5: bool = False) -> NameTagger:
         Path(path) if path else default_crf_path(e5=True),
         default_probe_path(),
         rescorer if path is None and rescorer.exists() else None,
+    )
+
+
+def _tagger_from_dir(d: Path, e5: bool) -> NameTagger:
+    from hanstack.guard.pii.name_lexicon import KNOWN_RESOURCE
+
+    if not d.is_dir():
+        raise GuardError(f"person-name model directory {d} not found")
+    if not e5:
+        return NameTagger(d / MODEL_RESOURCE, known_path=d / KNOWN_RESOURCE)
+    from hanstack.guard.pii.name_e5 import PROBE_RESOURCE
+    from hanstack.guard.pii.name_span import RESCORER_RESOURCE
+
+    rescorer = d / RESCORER_RESOURCE
+    return NameTagger(
+        d / E5_MODEL_RESOURCE,
+        d / PROBE_RESOURCE,
+        rescorer if rescorer.exists() else None,
+        known_path=d / KNOWN_RESOURCE,
     )
 
 
@@ -430,6 +475,93 @@ def train(
     }
 
 
+HALVES = ("even", "odd")
+
+
+def klue_half(sentences: Sequence[_T], half: str) -> list[_T]:
+    """The ``half`` (``"even"`` or ``"odd"``) of KLUE-NER dev by sentence index. The shipped models
+    train on the even half and bench/guard.py scores the odd one; ``--half odd`` is the reverse fold."""
+    if half not in HALVES:
+        raise GuardError(f"unknown KLUE-NER half {half!r}", hint="use even or odd")
+    r = HALVES.index(half)
+    return [s for i, s in enumerate(sentences) if i % 2 == r]
+
+
+def _claim_cache(path: Path | None, half: str, n: int, *, directory: bool) -> None:
+    """Refuse a training cache made from the other half: a cache file or directory records the
+    half and sentence count it was made from (``FILE.half`` / ``DIR/klue_half.txt``). The cache
+    file names alone do not say (both halves have 2,500 sentences), so without this an odd-half
+    run would silently reuse even-half states or probes. A cache made before ``--half`` existed
+    has no record: accepted for the even half (the only one it can be), refused for the odd one."""
+    if path is None:
+        return
+    mark = path / "klue_half.txt" if directory else path.with_name(path.name + ".half")
+    want = f"{half} {n}"
+    if mark.exists():
+        got = mark.read_text(encoding="utf-8").strip()
+        if got != want:
+            raise GuardError(
+                f"the cache {path} was made from the {got} KLUE-NER sentences, this run trains on {want}",
+                hint="pass a new cache path for this half",
+            )
+        return
+    used = path.exists() and (path.is_file() or any(path.iterdir()))
+    if used and half != "even":
+        raise GuardError(
+            f"the cache {path} does not record which half it was made from (older run: the even half)",
+            hint="pass a new cache path for this half",
+        )
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text(want + "\n", encoding="utf-8")
+
+
+def encode_states(
+    texts: Sequence[str],
+    layers: tuple[int, ...],
+    cache: Path | None,
+    *,
+    encoder: Any = None,
+    chunk: int = 100,
+) -> list[Any]:
+    """e5 states of ``texts`` (:func:`~hanstack.guard.pii.name_e5.encode_all`), reusing ``cache``
+    (a pickle this function wrote) when present. While encoding, every ``chunk`` sentences are
+    saved as ``FILE.partNNNNN`` so a run cut short (a time limit on a shared machine) resumes from
+    the last saved piece; the pieces are joined into ``cache`` and removed at the end. ``encoder``:
+    the shipped e5 encoder when ``None`` (loaded only if something is left to encode)."""
+    from hanstack.guard.pii.e5_states import load_encoder
+    from hanstack.guard.pii.name_e5 import encode_all
+
+    if cache is not None and cache.exists():
+        with cache.open("rb") as f:
+            return list(pickle.load(f))  # a file this command wrote itself
+    if cache is None:
+        return encode_all(texts, encoder or load_encoder(), progress=True, layers=layers)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    states: list[Any] = []
+    t0 = time.perf_counter()
+    for a in range(0, len(texts), chunk):
+        part = cache.with_name(f"{cache.name}.part{a:05d}")
+        if part.exists():
+            with part.open("rb") as f:
+                batch = pickle.load(f)  # a piece this function wrote itself
+        else:
+            encoder = encoder or load_encoder()
+            batch = encode_all(texts[a : a + chunk], encoder, layers=layers)
+            tmp = part.with_name(part.name + ".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump(batch, f)
+            tmp.rename(part)
+            print(f"  e5 states {a + len(batch)}/{len(texts)} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        states += batch
+    tmp = cache.with_name(cache.name + ".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(states, f)
+    tmp.rename(cache)
+    for a in range(0, len(texts), chunk):
+        cache.with_name(f"{cache.name}.part{a:05d}").unlink(missing_ok=True)
+    return states
+
+
 def main(argv: list[str] | None = None) -> None:
     from hanstack.guard.pii.name_lexicon import KNOWN_RESOURCE, load_lexicon, save_lexicon
     from hanstack.guard.pii.name_model import klue_sentences
@@ -439,12 +571,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", type=Path, default=Path.cwd().parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=None, help="model path (default: the shipped one)")
     ap.add_argument(
+        "--half",
+        choices=HALVES,
+        default="even",
+        help="which KLUE-NER dev sentences to train on, by index (default even: the shipped models; "
+        "odd: the reverse fold, needs an --out outside the shipped directory)",
+    )
+    ap.add_argument(
         "--e5",
         action="store_true",
         help="train the crf-e5 model: adds multilingual-e5-small probe features (~15-30 min, one core)",
     )
     ap.add_argument(
-        "--states-cache", type=Path, default=None, help="pickle of the e5 states, reused when present (--e5)"
+        "--states-cache",
+        type=Path,
+        default=None,
+        help="pickle of the e5 states, reused when present (--e5); saved in pieces while encoding, so a "
+        "run cut short resumes",
     )
     ap.add_argument(
         "--layers",
@@ -475,24 +618,29 @@ def main(argv: list[str] | None = None) -> None:
     src = args.shared / "nlu" / "klue-ner-v1.1_dev.tsv"
     if not src.exists():
         raise GuardError(f"KLUE-NER dev not found at {src}", hint="pass --shared")
-    sents = [s for i, s in enumerate(klue_sentences(src)) if i % 2 == 0]
+    sents = klue_half(klue_sentences(src), args.half)
     out: Path = args.out or default_crf_path(e5=args.e5)
+    shipped = default_crf_path().parent.resolve()
+    if args.half != "even" and out.parent.resolve() == shipped:
+        raise GuardError(
+            f"--half {args.half} would replace the shipped model in {shipped}",
+            hint="pass --out PATH outside it: the shipped models are trained on the even half",
+        )
+    _claim_cache(args.states_cache, args.half, len(sents), directory=False)
+    for d in (args.probe_cache, args.span_cache):
+        _claim_cache(d, args.half, len(sents), directory=True)
+    print(
+        f"training on {len(sents)} {args.half}-indexed KLUE-NER dev sentences into {out.parent}", flush=True
+    )
     extra = None
     if args.e5:
-        from hanstack.guard.pii.e5_states import load_encoder
-        from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_probs_and_features, encode_all
+        from hanstack.guard.pii.name_e5 import PROBE_RESOURCE, cross_fitted_probs_and_features
 
         layers = tuple(int(v) for v in args.layers.split(","))
         cache: Path | None = args.states_cache
-        if cache is not None and cache.exists():
-            with cache.open("rb") as f:
-                states = pickle.load(f)  # a file this command wrote itself
-        else:
-            enc_layers = () if layers == (12,) else layers
-            states = encode_all([t for t, _ in sents], load_encoder(), progress=True, layers=enc_layers)
-            if cache is not None:
-                with cache.open("wb") as f:
-                    pickle.dump(states, f)
+        enc_layers = () if layers == (12,) else layers
+        texts = [t for t, _ in sents]
+        states = encode_states(texts, enc_layers, cache)
         width = states[0].states.shape[1]
         if width != 384 * len(layers):
             raise GuardError(
@@ -537,7 +685,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"saved the span rescorer {out.parent / RESCORER_RESOURCE} ({len(rescorer.names)} features)")
     print(
         f"saved {out} and {len(known)} seen names: {info} "
-        f"(trained on {len(sents)} even-indexed KLUE-NER dev sentences)"
+        f"(trained on {len(sents)} {args.half}-indexed KLUE-NER dev sentences)"
     )
 
 
