@@ -14,6 +14,7 @@ from hanstack.answer.prompt import INSTRUCTIONS, PromptLayout, build_layout
 from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
     Answer,
+    AnswerabilityCheck,
     Citation,
     Claim,
     DraftAnswer,
@@ -29,6 +30,7 @@ __all__ = [
     "ABSTAIN_MESSAGE",
     "INSTRUCTIONS",
     "Answer",
+    "AnswerabilityCheck",
     "Answerer",
     "Citation",
     "Claim",

@@ -17,6 +17,14 @@ tier directly. When no model is available at all — or, under ``auto``, when no
 tier passes the support check and no model said the sources lack the answer — the extractive backend
 answers with the best source sentences verbatim, labelled as extractive (``Answer.mode ==
 "extractive"``); the removed drafts stay in ``removed_claims``.
+
+Answerability — do the passages answer the question at all? — is decided before any drafting by the
+lexical+dense gate (:mod:`hanstack.answer.gate`), or, opt-in (``answer.answerability =
+"likelihood"`` in the settings, ``answerability=`` here, ``hanstack ask --answerability
+likelihood``), by query likelihood with ``answer.likelihood_tier``'s llama.cpp model
+(:mod:`hanstack.answer.likelihood`; ~40 s per question with the 1.5B model on a 2-core CPU). What
+decided, with its score and threshold, is in ``Answer.answerability``; a scoring model without logits
+(extractive, HTTP) or one not pulled leaves the decision to the gate, and the record says so.
 """
 
 from __future__ import annotations
@@ -29,11 +37,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hanstack.answer.gate import GateSignals, GateThresholds, assess
+from hanstack.answer.likelihood import QueryLikelihood, likelihood_answerable
 from hanstack.answer.prompt import INSTRUCTIONS, PromptLayout, build_layout, trim_passage
 from hanstack.answer.quotes import quote_choices
 from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
     Answer,
+    AnswerabilityCheck,
+    AnswerabilityMethod,
     AnswerMode,
     Citation,
     Claim,
@@ -58,6 +69,7 @@ from hanstack.answer.support import ClaimCheck, SupportChecker, model_verifier
 from hanstack.errors import (
     HanstackError,
     InvalidInputError,
+    ModelNotFoundError,
     ModelUnavailableError,
     StructuredOutputError,
 )
@@ -73,6 +85,8 @@ QUOTE_CHOICE_CHARS = 120
 every quote is copied token by token, so long ones pushed whole answers past ``max_tokens``."""
 
 _DEFAULT_HOOK: Any = object()
+
+ANSWERABILITY_METHODS: tuple[AnswerabilityMethod, ...] = ("gate", "likelihood")
 
 
 @dataclass(slots=True)
@@ -129,6 +143,7 @@ class Answerer:
         use_embedder: bool = True,
         verify_with_model: bool = False,
         quote_from_sentences: bool = True,
+        answerability: str | None = None,
     ) -> None:
         if settings is None:
             from hanstack.config import load_settings
@@ -140,6 +155,8 @@ class Answerer:
         if self.k < 1:
             raise InvalidInputError(f"k must be at least 1, got {self.k}")
         self.search_mode = search_mode
+        self.answerability = _answerability(answerability or settings.answer.answerability)
+        """``gate`` or ``likelihood`` (opt-in): what decides answerability (module docstring)."""
         self.max_tokens = max_tokens
         self.source_tokens = source_tokens
         self.max_sources = max_sources
@@ -212,6 +229,7 @@ class Answerer:
         model: str | None = None,
         k: int | None = None,
         exclude_doc_ids: Sequence[str] = (),
+        answerability: str | None = None,
     ) -> Answer:
         """Retrieve passages for ``question`` in ``tenant``/``groups`` and answer from them.
 
@@ -241,7 +259,9 @@ class Answerer:
             hits=len(passages),
             documents=list(dict.fromkeys(p.provenance.title or p.provenance.source for p in passages)),
         )
-        answer = self.answer_from_passages(question, passages, model=model, searched=searched)
+        answer = self.answer_from_passages(
+            question, passages, model=model, searched=searched, answerability=answerability
+        )
         answer.timings.retrieve_s = round(retrieve_s, 4)
         answer.timings.total_s = round(time.perf_counter() - t0, 4)
         return answer
@@ -253,8 +273,11 @@ class Answerer:
         *,
         model: str | None = None,
         searched: Searched | None = None,
+        answerability: str | None = None,
     ) -> Answer:
-        """Answer from given passages (no retrieval): the gate, generation and the support check."""
+        """Answer from given passages (no retrieval): answerability (the gate, or query likelihood
+        when ``answerability`` — default: the Answerer's — is ``likelihood``), generation and the
+        support check."""
         question = self._clean_question(question)
         t0 = time.perf_counter()
         q_terms = (
@@ -276,9 +299,19 @@ class Answerer:
         passages = self._with_dense(question, passages)
         requested = model or self.model
         signals = assess(q_terms, passages, self.gate)
-        if not passages or signals.probability < self.gate.threshold:
-            reason = "검색된 문서가 질문과 관련이 없습니다" if passages else "검색 결과가 없습니다"
-            ans = self._abstain(question, searched, requested, reason, signals, passages=passages)
+        check = self._check_answerability(
+            _answerability(answerability or self.answerability), question, passages, q_terms, signals
+        )
+        if not check.answerable:
+            ans = self._abstain(
+                question,
+                searched,
+                requested,
+                _answerability_reason(check, bool(passages)),
+                signals if check.method == "gate" else None,
+                passages=passages,
+            )
+            ans.answerability = check
             ans.timings.total_s = round(time.perf_counter() - t0, 4)
             return ans
         plan = self._plan(requested, question)
@@ -317,8 +350,82 @@ class Answerer:
                 fallback.answer.model.escalated = True
                 fallback.answer.removed_claims = removed + fallback.answer.removed_claims
                 outcome = fallback
+        outcome.answer.answerability = check
         outcome.answer.timings.total_s = round(time.perf_counter() - t0, 4)
         return outcome.answer
+
+    # --- answerability ---------------------------------------------------------------------------
+    def _check_answerability(
+        self,
+        method: AnswerabilityMethod,
+        question: str,
+        passages: Sequence[Passage],
+        q_terms: Sequence[str],
+        signals: GateSignals,
+    ) -> AnswerabilityCheck:
+        """The gate's decision, or (``likelihood``) query likelihood's instead of it: the bench's
+        scoring (:class:`QueryLikelihood`, same prompts and windows) and threshold rule
+        (:func:`likelihood_answerable`). The gate decides, and the record says why, when the scoring
+        model is not pulled, exposes no logits or cannot score these passages."""
+        gate = AnswerabilityCheck(
+            requested=method,
+            method="gate",
+            answerable=bool(passages) and signals.probability >= self.gate.threshold,
+            score=round(signals.probability, 5),
+            threshold=self.gate.threshold,
+            gate_probability=round(signals.probability, 5),
+        )
+        if method == "gate":
+            return gate
+        if not passages:  # nothing to score: the abstention is certain
+            return gate.model_copy(
+                update={
+                    "fallback_reason": "검색 결과가 없어 질의 가능도 검사를 하지 않았습니다 (no passages)"
+                }
+            )
+        cfg = self.settings.answer
+        t0 = time.perf_counter()
+        try:
+            backend = self._backend(cfg.likelihood_tier)
+            # refuses backends without logits (extractive, HTTP) with InvalidInputError
+            ql = QueryLikelihood(
+                backend, max_sources=cfg.likelihood_passages, window_tokens=cfg.likelihood_window_tokens
+            )
+            result = ql.score(question, passages, q_terms)
+        except ModelNotFoundError:
+            raise  # a misspelt tier is a configuration error, as for the answering model
+        except (ModelUnavailableError, InvalidInputError) as exc:
+            why = exc.message
+            log.warning("query likelihood unavailable (%s): the gate decides answerability", why)
+            return gate.model_copy(
+                update={
+                    "fallback_reason": f"질의 가능도 검사를 쓸 수 없어 게이트로 판단했습니다 "
+                    f"(query likelihood unavailable: {why})",
+                    "tier": cfg.likelihood_tier,
+                    "seconds": round(time.perf_counter() - t0, 4),
+                }
+            )
+        score, answerable = likelihood_answerable(
+            result.gains,
+            result.baseline,
+            threshold=cfg.likelihood_threshold,
+            passages=cfg.likelihood_passages,
+        )
+        return AnswerabilityCheck(
+            requested=method,
+            method="likelihood",
+            answerable=answerable,
+            score=round(score, 5),
+            threshold=cfg.likelihood_threshold,
+            gate_probability=gate.gate_probability,
+            tier=cfg.likelihood_tier,
+            model=result.model,
+            gains=[round(g, 5) for g in result.gains],
+            baseline=round(result.baseline, 5),
+            passages=len(result.gains),
+            window_tokens=cfg.likelihood_window_tokens,
+            seconds=round(time.perf_counter() - t0, 4),
+        )
 
     # --- planning -----------------------------------------------------------------------------------
     def _plan(self, requested: str, question: str) -> list[str]:
@@ -685,6 +792,30 @@ class Answerer:
             model=used or ModelUsed(requested=requested, name="none", kind="none"),
             retrieval=self._retrieval_used(searched),
         )
+
+
+def _answerability(method: str) -> AnswerabilityMethod:
+    for known in ANSWERABILITY_METHODS:
+        if method == known:
+            return known
+    raise InvalidInputError(
+        f"unknown answerability check {method!r}", hint="use one of: " + ", ".join(ANSWERABILITY_METHODS)
+    )
+
+
+def _answerability_reason(check: AnswerabilityCheck, have_passages: bool) -> str:
+    """Why the answerability check abstained (the gate's signals are appended by ``_abstain``)."""
+    if not have_passages:
+        return "검색 결과가 없습니다"
+    if check.method == "likelihood":
+        return (
+            f"검색된 문서에 질문의 답이 없는 것으로 보입니다 (질의 가능도 검사 query likelihood: 상대 이득 "
+            f"{check.score:.3f} < 기준 {check.threshold:g}, 모델 {check.model}, 문서 {check.passages}개)"
+        )
+    reason = "검색된 문서가 질문과 관련이 없습니다"
+    if check.fallback_reason:
+        reason = f"{check.fallback_reason}; {reason}"
+    return reason
 
 
 def abstain_text(searched: Searched) -> str:

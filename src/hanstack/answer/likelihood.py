@@ -21,8 +21,11 @@ separates answerable from gold-removed about as well as the gate (held-out AUC 0
 combined rule holds out no better than the gate (same abstention, more false abstention). With the
 1.5B model (all 114 queries) the best gain as a share of the no-passage surprise (``score / -baseline``)
 holds out better than the gate (abstention 0.667 vs 0.614, false abstention 0.053 vs 0.175) but far
-from the 0.9 target at ~40 s per question on CPU, so the answer pipeline does not use this stage yet
-(notes/answers.md, Calibration). Only in-process llama.cpp backends expose the logits here.
+from the 0.9 target at ~40 s per question on CPU, so the answer pipeline uses it only when asked:
+``answer.answerability = "likelihood"`` (``hanstack ask --answerability likelihood``) abstains when
+:func:`relative_gain` is below the fitted threshold, instead of the gate's decision
+(:meth:`hanstack.answer.Answerer.answer_from_passages`; notes/answers.md). Only in-process llama.cpp
+backends expose the logits here.
 """
 
 from __future__ import annotations
@@ -130,6 +133,33 @@ class QuestionLikelihood:
         }
 
 
+RELATIVE_GAIN_FLOOR = 0.1
+"""Floor of the no-passage surprise (nats per token) that :func:`relative_gain` divides by."""
+
+
+def relative_gain(gains: Sequence[float], baseline: float, passages: int = 3) -> float:
+    """The best per-token gain over the first ``passages`` (retrieval-score order) as a share of the
+    question's no-passage surprise: ``max(gains[:passages]) / max(0.1, -baseline)``.
+
+    The same number as bench/answers.py's ``relative_gain`` feature (``LIKELIHOOD_NORMALISED``), the
+    rule the opt-in answerability check applies (``tests/answer/test_answerability.py`` pins both on
+    the bench's recorded per-query records). ``-inf`` when nothing was scored.
+    """
+    top = list(gains[:passages])
+    if not top:
+        return -math.inf
+    return max(top) / max(RELATIVE_GAIN_FLOOR, -baseline)
+
+
+def likelihood_answerable(
+    gains: Sequence[float], baseline: float, *, threshold: float, passages: int = 3
+) -> tuple[float, bool]:
+    """(:func:`relative_gain`, whether the passages answer): abstain below ``threshold``, as the
+    bench's threshold rule does (``score < threshold`` abstains)."""
+    score = relative_gain(gains, baseline, passages)
+    return score, score >= threshold
+
+
 @dataclass(frozen=True, slots=True)
 class LikelihoodScore:
     score: float
@@ -140,6 +170,11 @@ class LikelihoodScore:
     """Mean log P(question token | no passage)."""
     seconds: float
     model: str
+
+    @property
+    def relative(self) -> float:
+        """:func:`relative_gain` over every scored passage."""
+        return relative_gain(self.gains, self.baseline, max(1, len(self.gains)))
 
 
 class QueryLikelihood:

@@ -150,6 +150,43 @@ class StageTimings(BaseModel):
     ttft_s: float | None = None
 
 
+AnswerabilityMethod = Literal["gate", "likelihood"]
+
+
+class AnswerabilityCheck(BaseModel):
+    """What decided whether the retrieved passages answer the question, before any answer was drafted.
+
+    ``method`` is what decided: the lexical+dense ``gate`` (``score`` = its probability) or, when the
+    ``answer.answerability`` setting asks for it and the scoring model exposes logits, query
+    ``likelihood`` (``score`` = the best passage's gain in mean log P(question) as a share of the
+    question's no-passage surprise: :func:`hanstack.answer.likelihood.relative_gain`). When
+    ``likelihood`` was requested but could not run, ``method`` is ``gate`` and ``fallback_reason``
+    says why."""
+
+    requested: AnswerabilityMethod = "gate"
+    method: AnswerabilityMethod = "gate"
+    answerable: bool
+    """The decision: False means the answer abstained here, without drafting."""
+    score: float | None = None
+    threshold: float | None = None
+    """Answer when ``score >= threshold``."""
+    gate_probability: float | None = None
+    """The gate's probability, also when query likelihood decided."""
+    fallback_reason: str | None = None
+    tier: str | None = None
+    """Query likelihood: the tier (or model name) asked to score."""
+    model: str | None = None
+    """Query likelihood: the model that scored."""
+    gains: list[float] = Field(default_factory=list)
+    """Query likelihood: per scored passage (retrieval-score order), mean log P(question token |
+    passage) − mean log P(question token | no passage)."""
+    baseline: float | None = None
+    """Query likelihood: mean log P(question token | no passage)."""
+    passages: int | None = None
+    window_tokens: int | None = None
+    seconds: float = 0.0
+
+
 class Answer(BaseModel):
     """A grounded answer. ``claims`` hold only supported claims; rejected ones are in ``removed_claims``."""
 
@@ -167,6 +204,8 @@ class Answer(BaseModel):
     retrieval: RetrievalUsed
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     timings: StageTimings = Field(default_factory=StageTimings)
+    answerability: AnswerabilityCheck | None = None
+    """What decided that the passages answer the question (or that they do not: the abstention)."""
 
     @property
     def cited_source_ids(self) -> list[str]:
