@@ -83,3 +83,49 @@ def test_other_groups_see_nothing(indexed) -> None:
 def test_empty_question_is_a_clear_error(indexed) -> None:
     result = runner.invoke(_app(), ["ask", "  ", "--model", "extractive"])
     assert isinstance(result.exception, InvalidInputError)
+
+
+def test_ask_answerability_is_the_gate_unless_asked_and_a_fallback_is_visible(indexed, monkeypatch) -> None:
+    question = ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive"]
+    result = runner.invoke(_app(), [*question, "--json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.output)["answerability"]
+    assert (check["requested"], check["method"], check["answerable"]) == ("gate", "gate", True)
+    assert check["threshold"] == 0.5 and check["fallback_reason"] is None
+
+    # the scoring tier is the extractive backend here (the large GGUF is not loaded in unit tests)
+    monkeypatch.setenv("HANSTACK_ANSWER__LIKELIHOOD_TIER", "extractive")
+    args = [*question, "--answerability", "likelihood"]
+    result = runner.invoke(_app(), [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.output)["answerability"]
+    assert (check["requested"], check["method"], check["tier"]) == ("likelihood", "gate", "extractive")
+    assert "logits" in check["fallback_reason"]
+    shown = runner.invoke(_app(), args)
+    assert shown.exit_code == 0, shown.output
+    assert "질의 가능도 검사를 쓸 수 없어 게이트로 판단했습니다" in shown.output
+    assert runner.invoke(_app(), [*question, "--answerability", "reader"]).exit_code != 0
+
+
+@pytest.mark.model
+def test_ask_answerability_likelihood_scores_with_a_llamacpp_model(indexed, monkeypatch) -> None:
+    from tests.conftest import REPO, tiny_model_settings
+
+    monkeypatch.setenv("HANSTACK_MODELS_CACHE", str(REPO / ".models"))
+    tiny_model_settings(indexed)  # pulls the tiny-test GGUF for this workspace, or skips
+    monkeypatch.setenv("HANSTACK_ANSWER__LIKELIHOOD_TIER", "tiny-test")
+    monkeypatch.setenv("HANSTACK_ANSWER__LIKELIHOOD_PASSAGES", "1")
+    monkeypatch.setenv("HANSTACK_ANSWER__LIKELIHOOD_THRESHOLD", "1000")
+    monkeypatch.setenv("HANSTACK_MODELS__N_CTX", "2048")
+    args = ["ask", "대통령의 임기는 몇 년인가요?", "--model", "extractive", "--answerability", "likelihood"]
+    result = runner.invoke(_app(), [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # llama.cpp logs to stderr
+    check = data["answerability"]
+    assert (check["requested"], check["method"], check["answerable"]) == ("likelihood", "likelihood", False)
+    assert check["threshold"] == 1000 and len(check["gains"]) == 1 and check["seconds"] > 0
+    assert data["abstained"] and "질의 가능도 검사" in data["abstain_reason"]
+    shown = runner.invoke(_app(), args)
+    assert shown.exit_code == 0, shown.output
+    assert "답변 없음" in shown.stdout and "answerability: query likelihood" in shown.stdout
+    assert "< 1000" in shown.stdout
