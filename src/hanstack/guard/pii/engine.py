@@ -182,7 +182,9 @@ class PiiEngine:
         rules = partial(find_person_rules, titled=mode != "crf-e5")
         found = _in_zones(rules, text, zones(text, NAME_HINT, 12, 14))
         if mode in ("crf", "crf-e5"):
-            found += self._crf_candidates(text, e5=mode == "crf-e5")
+            found += find_person_crf(
+                text, self._get_kiwi(), e5=mode == "crf-e5", model_dir=self.config.names_model_dir
+            )
         elif mode == "kiwi":
             found += find_person_kiwi(text, self._get_kiwi())
         elif mode == "auto":
@@ -190,19 +192,6 @@ class PiiEngine:
             if windows:
                 found += find_person_kiwi(text, self._get_kiwi(), windows)
         return found
-
-    def _crf_candidates(self, text: str, *, e5: bool) -> list[Candidate]:
-        d = self.config.names_model_dir
-        if d is None:
-            return find_person_crf(text, self._get_kiwi(), e5=e5)
-        # the same candidates as find_person_crf, from the model files in ``d``
-        from hanstack.guard.pii.name_crf import load_name_tagger
-
-        why = "name CRF+e5" if e5 else "name CRF"
-        return [
-            Candidate(T.PERSON, a, b, p, [f"{why} p={p:.2f}"], (), (), 0.0)
-            for a, b, p in load_name_tagger(e5=e5, model_dir=str(d)).find(text, self._get_kiwi())
-        ]
 
     def _apply_context(self, c: Candidate, lower: str) -> None:
         w = self.config.context_window

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 from hanstack.guard.pii import types as T
@@ -473,9 +474,12 @@ def find_person_kiwi(
     return out
 
 
-def find_person_crf(text: str, kiwi: Any, *, e5: bool = False) -> list[Candidate]:
+def find_person_crf(
+    text: str, kiwi: Any, *, e5: bool = False, model_dir: str | Path | None = None
+) -> list[Candidate]:
     """Person spans from the character CRF (:mod:`hanstack.guard.pii.name_crf`) over the whole text
-    (``e5``: the CRF that also reads multilingual-e5-small token states, mode ``crf-e5``).
+    (``e5``: the CRF that also reads multilingual-e5-small token states, mode ``crf-e5``;
+    ``model_dir``: model files written by a training run instead of the shipped ones).
 
     ``crf``: the score is the mean marginal probability of the span's labels, so the engine's
     threshold (0.5) also drops the spans the CRF itself is unsure about. ``crf-e5``: the spans and
@@ -487,7 +491,9 @@ def find_person_crf(text: str, kiwi: Any, *, e5: bool = False) -> list[Candidate
     why = "name CRF+e5" if e5 else "name CRF"
     return [
         Candidate(T.PERSON, a, b, p, [f"{why} p={p:.2f}"], (), (), 0.0)
-        for a, b, p in load_name_tagger(e5=e5).find(text, kiwi)
+        for a, b, p in load_name_tagger(e5=e5, model_dir=None if model_dir is None else str(model_dir)).find(
+            text, kiwi
+        )
     ]
 
 
