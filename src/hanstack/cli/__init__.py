@@ -75,9 +75,15 @@ _register_all()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning hanstack errors into clean exits."""
+    """Console entry point: run the app, turning hanstack errors into clean exits.
+
+    ``standalone_mode=False`` lets the hanstack errors reach this function, but it also changes
+    what click does with the rest: ``typer.Exit(code)`` comes back as the *return value* (so it
+    is passed on here, or ``guard check`` flagging an attack would exit 0), and usage errors come
+    back as exceptions for this function to show.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except HanstackError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}")
         if exc.hint:
@@ -89,15 +95,30 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the CLI edge: never a bare traceback for a user
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
+        usage = _click_exception_exit_code(exc)
+        if usage is not None:
+            sys.exit(usage)
         err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
         err_console.print("[yellow]hint:[/] rerun with --verbose and report it with the command line")
         if logging.getLogger().isEnabledFor(logging.INFO):
             raise
         sys.exit(70)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)
+
+
+def _click_exception_exit_code(exc: Exception) -> int | None:
+    """Show a click usage error (a bad option value, an unknown command) the way click does and
+    return its exit code (2); ``None`` for anything else.
+
+    Matched by class name along the MRO because typer >= 0.20 raises the exceptions of its own
+    vendored copy of click (``typer._click``), which ``isinstance(exc, click.ClickException)``
+    does not recognise: a bad ``--k`` used to be reported as an "internal error".
+    """
+    if not any(c.__name__ == "ClickException" for c in type(exc).__mro__):
+        return None
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    code = getattr(exc, "exit_code", 2)
+    return code if isinstance(code, int) else 2
