@@ -751,14 +751,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"p95 {sp['injection_check_500_chars']['p95_ms']} ms",
         f"- tool-policy decision: p50 {sp['tool_policy_decision']['p50_ms']} ms, p95 {sp['tool_policy_decision']['p95_ms']} ms",
     ]
-    runs = r.get("runs", {})
-    if runs:
-        lines += ["", "## Runs (each section's own command, date and load average)", ""]
-        lines += [
-            f"- {k}: `{v['command']}` at {v['date']}, {v['seconds']} s, load average "
-            f"{v['loadavg_start']} → {v['loadavg_end']}"
-            for k, v in runs.items()
-        ]
+    lines += _runs_md(r, "Runs (each section's own command, date and load average)")
     return "\n".join(lines)
 
 
@@ -825,15 +818,20 @@ def reverse_markdown(r: dict[str, Any]) -> str:
         "",
         r["caveat"],
     ]
-    runs = r.get("runs", {})
-    if runs:
-        lines += ["", "## Runs (command, date and load average)", ""]
-        lines += [
-            f"- {k}: `{v['command']}` at {v['date']}, {v['seconds']} s, load average "
-            f"{v['loadavg_start']} → {v['loadavg_end']}"
-            for k, v in runs.items()
-        ]
+    lines += _runs_md(r, "Runs (command, date and load average)")
     return "\n".join(lines)
+
+
+def _runs_md(r: dict[str, Any], title: str) -> list[str]:
+    """The "Runs" section: each section's command, date and load average, as written by stamp()."""
+    runs = r.get("runs", {})
+    if not runs:
+        return []
+    return ["", f"## {title}", ""] + [
+        f"- {k}: `{v['command']}` at {v['date']}, {v['seconds']} s, load average "
+        f"{v['loadavg_start']} → {v['loadavg_end']}"
+        for k, v in runs.items()
+    ]
 
 
 def reverse_fold(args: argparse.Namespace, modes: list[str]) -> None:
