@@ -109,3 +109,43 @@ def test_stop_strings(tiny) -> None:
         [ChatMessage("user", "1부터 20까지 숫자를 쉼표로 나열하세요: 1, 2, 3,")], max_tokens=40, stop=["7"]
     )
     assert "7" not in res.text
+
+
+# Source sentences as the answer schema offers them for quoting: a double quote and a backslash
+# inside a constant broke llama-cpp-python's converter (JSON's \" became GBNF's \\"), and the
+# unparsable grammar then crashed the process inside llama.cpp (seen on AutoRAG-ko's OCR'd pages).
+AWKWARD_QUOTES = [
+    "자료: 유용 홍우진 이승현(2021), \"농식품 라이브커머스 이용의도에 따른 운영전략'. 한국품질경영학회.",
+    "경로는 C:\\data\\규정.hwp 입니다.",
+    '그는 "예"라고 답했다.',
+]
+
+
+def test_the_library_converter_gets_quotes_wrong_and_the_check_says_so_without_crashing(tiny) -> None:
+    import llama_cpp
+
+    from hanstack.llm.llamacpp import check_grammar
+
+    schema = json.dumps({"type": "string", "enum": AWKWARD_QUOTES}, ensure_ascii=False)
+    broken = llama_cpp.LlamaGrammar.from_json_schema(schema, verbose=False)
+    with pytest.raises(InvalidInputError, match="cannot parse the grammar"):
+        check_grammar(tiny._vocab, broken)
+
+
+def test_enum_constants_with_quotes_and_backslashes_decode_to_themselves(tiny) -> None:
+    from hanstack.llm.llamacpp import check_grammar, schema_to_gbnf
+
+    schema = {
+        "type": "object",
+        "properties": {"quote": {"type": "string", "enum": AWKWARD_QUOTES}},
+        "required": ["quote"],
+    }
+    gbnf = schema_to_gbnf(json.dumps(schema, ensure_ascii=False))
+    assert "\\u" not in gbnf  # the characters themselves, not \uXXXX escapes
+    import llama_cpp
+
+    check_grammar(tiny._vocab, llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False))
+    for wanted in AWKWARD_QUOTES:
+        msgs = [ChatMessage("user", f"다음 문장을 그대로 JSON의 quote로 옮기세요: {wanted}")]
+        res = tiny.chat(msgs, max_tokens=120, json_schema=schema)
+        assert json.loads(res.text)["quote"] in AWKWARD_QUOTES, res.text

@@ -119,13 +119,56 @@ def unload_all() -> None:
 atexit.register(unload_all)
 
 
+def schema_to_gbnf(schema_json: str) -> str:
+    """GBNF for a JSON schema: llama-cpp-python's converter with string constants escaped right.
+
+    Its converter writes an ``enum``/``const`` string as ``json.dumps(value)`` inside a GBNF literal
+    and escapes ``"`` but not ``\\``, so a value holding a double quote (``… (2021), "농식품 …``,
+    common in quoted source sentences) turns JSON's ``\\"`` into GBNF's ``\\\\"``: an escaped
+    backslash and the end of the literal. llama.cpp then fails to parse the grammar and its sampler
+    crashes the process (SIGSEGV). Here constants are dumped with ``ensure_ascii=False`` (the model
+    writes the characters, not ``\\uXXXX`` escapes, as it already did through GBNF's own escapes)
+    and their backslashes doubled before the converter's escaping.
+    """
+    _import_llama()  # a clear MissingDependencyError when llama-cpp-python is absent
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    class _Converter(SchemaConverter):  # type: ignore[misc]  # untyped library class
+        def _generate_constant_rule(self, value: Any) -> str:
+            return str(self._format_literal(json.dumps(value, ensure_ascii=False).replace("\\", "\\\\")))
+
+    converter = _Converter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    schema = converter.resolve_refs(json.loads(schema_json), "stdin")
+    converter.visit(schema, "")
+    return str(converter.format_grammar())
+
+
 @lru_cache(maxsize=64)
 def _grammar(schema_json: str) -> Any:
     llama_cpp = _import_llama()
     try:
-        return llama_cpp.LlamaGrammar.from_json_schema(schema_json, verbose=False)
+        return llama_cpp.LlamaGrammar.from_string(schema_to_gbnf(schema_json), verbose=False)
     except Exception as exc:  # llama.cpp's converter raises bare Exceptions / ValueErrors
         raise InvalidInputError(f"cannot turn the JSON schema into a grammar: {exc}") from exc
+
+
+def check_grammar(vocab: Any, grammar: Any) -> None:
+    """Parse ``grammar`` with llama.cpp itself before generating with it.
+
+    llama.cpp reports a grammar it cannot parse only on stderr and returns a NULL sampler, which
+    the generation loop then dereferences: the process dies. Asking for the sampler once here turns
+    that into an error the caller can handle.
+    """
+    llama_cpp = _import_llama()
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+    )
+    if not sampler:
+        raise InvalidInputError(
+            "llama.cpp cannot parse the grammar made from this JSON schema (its message is on stderr)",
+            hint="simplify the schema; string constants with unusual characters are the usual cause",
+        )
+    llama_cpp.llama_sampler_free(sampler)
 
 
 def default_threads(n: int = 0) -> int:
@@ -251,6 +294,8 @@ class LlamaCppBackend:
             )
         max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens) - 1))
         grammar = _grammar(json.dumps(json_schema, ensure_ascii=False)) if json_schema is not None else None
+        if grammar is not None:
+            check_grammar(self._vocab, grammar)
         scanner = StopScanner([*TEMPLATE_STOPS, *template_stops, *(stop or ())])
         decoder = Utf8StreamDecoder()
         text_parts: list[str] = []
