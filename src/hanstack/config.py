@@ -140,10 +140,15 @@ class ModelSettings(BaseModel):
     """Named OpenAI-compatible endpoints (vLLM, SGLang, llama.cpp server, Ollama): name -> base URL."""
 
 
+AnswerabilityMethod = Literal["gate", "likelihood"]
+"""What decides answerability: ``AnswerSettings.answerability``, ``hanstack ask --answerability``,
+``hanstack.answer.AnswerabilityCheck``."""
+
+
 class AnswerSettings(BaseModel):
     """Grounded answers (``hanstack ask``, :mod:`hanstack.answer`)."""
 
-    answerability: Literal["gate", "likelihood"] = "gate"
+    answerability: AnswerabilityMethod = "gate"
     """What decides whether the retrieved passages answer the question before any answer is drafted.
     ``gate``: the lexical+dense rule (:mod:`hanstack.answer.gate`; instant). ``likelihood``: opt-in
     query likelihood with ``likelihood_tier``'s model (:mod:`hanstack.answer.likelihood`): how much the

@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from hanstack.answer.gate import GateSignals, GateThresholds, assess
 from hanstack.answer.likelihood import QueryLikelihood, likelihood_answerable
@@ -44,7 +44,6 @@ from hanstack.answer.schema import (
     ABSTAIN_MESSAGE,
     Answer,
     AnswerabilityCheck,
-    AnswerabilityMethod,
     AnswerMode,
     Citation,
     Claim,
@@ -66,6 +65,7 @@ from hanstack.answer.sources import (
     to_source_ref,
 )
 from hanstack.answer.support import ClaimCheck, SupportChecker, model_verifier
+from hanstack.config import AnswerabilityMethod
 from hanstack.errors import (
     HanstackError,
     InvalidInputError,
@@ -86,7 +86,7 @@ every quote is copied token by token, so long ones pushed whole answers past ``m
 
 _DEFAULT_HOOK: Any = object()
 
-ANSWERABILITY_METHODS: tuple[AnswerabilityMethod, ...] = ("gate", "likelihood")
+ANSWERABILITY_METHODS: tuple[AnswerabilityMethod, ...] = get_args(AnswerabilityMethod)
 
 
 @dataclass(slots=True)

@@ -171,11 +171,6 @@ class LikelihoodScore:
     seconds: float
     model: str
 
-    @property
-    def relative(self) -> float:
-        """:func:`relative_gain` over every scored passage."""
-        return relative_gain(self.gains, self.baseline, max(1, len(self.gains)))
-
 
 class QueryLikelihood:
     """Scores (question, passages) by how much each passage raises the question's likelihood.

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hanstack.config import AnswerabilityMethod
+
 ABSTAIN_MESSAGE = "문서에서 근거를 찾을 수 없습니다"
 """What an abstaining answer says (followed by what was searched)."""
 
@@ -148,9 +150,6 @@ class StageTimings(BaseModel):
     check_s: float = 0.0
     total_s: float = 0.0
     ttft_s: float | None = None
-
-
-AnswerabilityMethod = Literal["gate", "likelihood"]
 
 
 class AnswerabilityCheck(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from hanstack.cli._common import JSON_OPTION_HELP, console, err_console, eval_group, print_json, state
+from hanstack.config import AnswerabilityMethod
 
 if TYPE_CHECKING:
     from hanstack.answer.schema import Answer
@@ -55,7 +56,7 @@ def ask(
     ] = "auto",
     k: Annotated[int, typer.Option("--k", help="Passages to retrieve.", min=1, max=50)] = 5,
     answerability: Annotated[
-        Literal["gate", "likelihood"] | None,
+        AnswerabilityMethod | None,
         typer.Option(
             "--answerability",
             help="What decides whether the documents answer: gate (lexical+dense, instant) or "
@@ -68,10 +69,7 @@ def ask(
     from hanstack.answer import Answerer
 
     settings = state(ctx).settings()
-    if answerability is not None:
-        answer_cfg = settings.answer.model_copy(update={"answerability": answerability})
-        settings = settings.model_copy(update={"answer": answer_cfg})
-    answerer = Answerer(settings, model=model, k=k)
+    answerer = Answerer(settings, model=model, k=k, answerability=answerability)
     try:
         answer = answerer.ask(question, tenant=tenant, groups=group, model=model, k=k)
     finally:
