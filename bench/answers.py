@@ -451,6 +451,15 @@ LIKELIHOOD_FEATURES = {
     # added after the first 36 queries' figures (exploratory): how far the best passage stands out
     "margin_top3": lambda f: max(f["gains"][:3]) - sorted(f["gains"][:3])[len(f["gains"][:3]) // 2],
 }
+
+
+def _relative_gain(f: dict) -> float:
+    """``relative_gain`` below: :func:`hanstack.answer.likelihood.relative_gain` over the top 3."""
+    from hanstack.answer.likelihood import relative_gain
+
+    return relative_gain(f["gains"], f["baseline"])
+
+
 # per-question normalisations tried in the second 1.5B session (exploratory, chosen after seeing the
 # 0.5B figures above): the best gain against the question's own reference levels
 LIKELIHOOD_NORMALISED = {
@@ -459,7 +468,8 @@ LIKELIHOOD_NORMALISED = {
     # the best passage against the weakest of the top 3
     "max_minus_min": lambda f: max(f["gains"][:3]) - min(f["gains"][:3]),
     # the share of the question's no-passage surprise that the best passage removes
-    "relative_gain": lambda f: max(f["gains"][:3]) / max(0.1, -f["baseline"]),
+    # (the rule of the opt-in answerability check computes it with the same function)
+    "relative_gain": _relative_gain,
     # the question's mean log-probability with the best passage (no baseline subtracted)
     "best_logprob": lambda f: f["baseline"] + max(f["gains"][:3]),
     # the best passage against a page from another document for the same question (one more prompt)
