@@ -822,8 +822,20 @@ def reverse_markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_record(command: str, t0: float, load0: tuple[float, float, float]) -> dict[str, Any]:
+    """One section's entry of ``results["runs"]``: its command, end date, seconds since ``t0`` and
+    the load average at the start (``load0``) and now."""
+    return {
+        "command": command,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "loadavg_start": [round(x, 2) for x in load0],
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def _runs_md(r: dict[str, Any], title: str) -> list[str]:
-    """The "Runs" section: each section's command, date and load average, as written by stamp()."""
+    """The "Runs" section: each section's command, date and load average (:func:`run_record`)."""
     runs = r.get("runs", {})
     if not runs:
         return []
@@ -872,15 +884,7 @@ def reverse_fold(args: argparse.Namespace, modes: list[str]) -> None:
             "overlap": odd["overlap"],
         },
         "pooled_2fold": pooled_2fold(klue[pooled_mode]["PS"]["exact"], odd["exact"]),
-        "runs": {
-            "klue": {
-                "command": cmd,
-                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "seconds": round(time.perf_counter() - t0, 1),
-                "loadavg_start": [round(x, 2) for x in load0],
-                "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-            }
-        },
+        "runs": {"klue": run_record(cmd, t0, load0)},
     }
     path = write_results(
         "guard_klue_reverse",
@@ -974,16 +978,14 @@ def main() -> None:
     results.setdefault("runs", {})
 
     def stamp(section: str, t0: float, load0: tuple[float, float, float]) -> None:
-        results["runs"][section] = {
-            "command": "python bench/guard.py --sections "
+        results["runs"][section] = run_record(
+            "python bench/guard.py --sections "
             + section
             + (" --quick" if args.quick else "")
             + (" --no-presidio" if args.no_presidio else ""),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "seconds": round(time.perf_counter() - t0, 1),
-            "loadavg_start": [round(x, 2) for x in load0],
-            "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        }
+            t0,
+            load0,
+        )
 
     if "pii" in sections:
         t0, load0 = time.perf_counter(), os.getloadavg()
