@@ -100,6 +100,45 @@ def _calibrated(name: str, default, fields: tuple[str, str]):
     return dataclasses.replace(default, **{fields[0]: lg["w0"], fields[1]: lg["w1"], "bias": lg["bias"]})
 
 
+def _answers_fingerprint(settings: Any, model: str, gate_th: Any, support_th: Any, k: int) -> str:
+    """What a cached answer row depends on: the tier's model file, the thresholds, k, and the code
+    that retrieves, prompts, generates and checks. A change to any of them starts the rows afresh."""
+    import hashlib
+
+    h = hashlib.sha256()
+    src = REPO / "src" / "hanstack"
+    for part in ("answer", "llm", "retrieve", "korean"):
+        for f in sorted((src / part).rglob("*.py")):
+            h.update(f.relative_to(src).as_posix().encode())
+            h.update(f.read_bytes())
+    models_dir = settings.models.models_dir
+    ggufs = sorted((f.name, f.stat().st_size) for f in models_dir.rglob("*.gguf")) if models_dir else []
+    h.update(repr((model, ggufs, repr(gate_th), repr(support_th), k)).encode())
+    return h.hexdigest()[:16]
+
+
+def _row_cache(model: str, fingerprint: str):
+    """(rows already computed with this fingerprint by (qid, condition), a callback that appends a
+    new row to bench/.cache/answers/answers_<model>.jsonl). An answer with a model costs 0.5-3 min
+    on this CPU, so a run over many queries is resumable row by row."""
+    path = CACHE / f"answers_{model}.jsonl"
+    done = {
+        (row["row"]["qid"], row["row"]["condition"]): row["row"]
+        for row in _score_cache(path).values()
+        if row.get("fingerprint") == fingerprint
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def remember(row: dict) -> None:
+        key = f"{fingerprint}:{row['qid']}:{row['condition']}"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(
+                json.dumps({"key": key, "fingerprint": fingerprint, "row": row}, ensure_ascii=False) + "\n"
+            )
+
+    return done, remember
+
+
 def _previous_report() -> dict:
     """The last answers.json: models not re-run in this invocation keep their figures (each model's
     entry records the command and thresholds it ran with)."""
@@ -905,9 +944,19 @@ def main() -> None:
         for model in args.models:
             chosen = subset(items, limits.get(model), args.seed)
             t0 = time.perf_counter()
+            fingerprint = _answers_fingerprint(settings, model, gate_th, support_th, args.k)
+            done, remember = _row_cache(model, fingerprint)
             rows = run_model(
-                answerer, idx, chosen, model, k=args.k, progress=lambda msg: print(msg, flush=True)
+                answerer,
+                idx,
+                chosen,
+                model,
+                k=args.k,
+                progress=lambda msg: print(msg, flush=True),
+                done=done,
+                on_row=remember,
             )
+            reused = sum(1 for r in rows if (r["qid"], r["condition"]) in done)
             idx.embedder.save()
             mine["models"][model] = {
                 "command": command,
@@ -915,6 +964,7 @@ def main() -> None:
                 "support": repr(support_th),
                 "queries": [it.qid for it in chosen],
                 "seconds": round(time.perf_counter() - t0, 1),
+                "rows_resumed": reused,
                 "rows": rows,
             }
             mine["summary"][model] = summarise(rows)

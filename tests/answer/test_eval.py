@@ -75,8 +75,8 @@ def test_summary_counts() -> None:
     assert s["unsupported_final"] == 0.0 and s["p50_s"] == 2.0
 
 
-def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch) -> None:
-    pytest.importorskip("qdrant_edge", reason="the embedded index needs qdrant-edge-py (hanstack[retrieval])")
+def _tiny_set(tmp_path, constitution):
+    """Five constitution articles and two questions in the AutoRAG layout."""
     data = tmp_path / "set"
     data.mkdir()
     arts = {f"art{n}": constitution.article(n).text for n in (1, 3, 42, 67, 70)}
@@ -101,6 +101,12 @@ def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch)
     (data / "queries.jsonl").write_text(
         "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8"
     )
+    return data
+
+
+def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch) -> None:
+    pytest.importorskip("qdrant_edge", reason="the embedded index needs qdrant-edge-py (hanstack[retrieval])")
+    data = _tiny_set(tmp_path, constitution)
     from hanstack.cli import app
 
     out = tmp_path / "report.json"
@@ -128,3 +134,27 @@ def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch)
     report = json.loads(out.read_text(encoding="utf-8"))
     rows = report["models"]["extractive"]["rows"]
     assert {r["condition"] for r in rows} == {"answerable", "unanswerable"}
+
+
+def test_run_model_resumes_from_rows_of_an_interrupted_run(tmp_path, workspace, constitution) -> None:
+    """Rows passed as ``done`` are reused, only the missing ones are asked again and reported."""
+    pytest.importorskip("qdrant_edge", reason="the embedded index needs qdrant-edge-py (hanstack[retrieval])")
+    from hanstack.answer.answerer import Answerer
+    from hanstack.config import load_settings
+    from hanstack.eval.answers import eval_index, load_items, run_model
+
+    corpus, items = load_items(_tiny_set(tmp_path, constitution))
+    settings = load_settings(workspace)
+    with eval_index(settings, corpus) as idx:
+        answerer = Answerer(settings, retriever=idx.retriever, embedder=idx.embedder, k=3)
+        first: list[dict] = []
+        rows = run_model(answerer, idx, items, "extractive", k=3, on_row=first.append)
+        assert first == rows and len(rows) == 4
+        done = {(r["qid"], r["condition"]): r for r in rows[:3]}
+        again: list[dict] = []
+        resumed = run_model(answerer, idx, items, "extractive", k=3, done=done, on_row=again.append)
+    assert [(r["qid"], r["condition"]) for r in again] == [(rows[3]["qid"], rows[3]["condition"])]
+    assert resumed[:3] == rows[:3]
+    assert {k: v for k, v in resumed[3].items() if k != "latency_s"} == {
+        k: v for k, v in rows[3].items() if k != "latency_s"
+    }

@@ -34,7 +34,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,13 +303,23 @@ def run_model(
     k: int,
     unanswerable: bool = True,
     progress: Callable[[str], None] | None = None,
+    done: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows of :func:`answer_row` per item and condition.
+
+    ``done`` holds rows of an earlier, interrupted run by (qid, condition); they are reused instead
+    of asking again, so a run of several hours on a CPU can be stopped and resumed. ``on_row`` sees
+    each newly computed row (the caller persists it)."""
     from hanstack.eval.retrieval import EVAL_GROUPS, EVAL_TENANT
 
     rows = []
     conditions = ("answerable", "unanswerable") if unanswerable else ("answerable",)
     for n, item in enumerate(items, 1):
         for condition in conditions:
+            if done is not None and (item.qid, condition) in done:
+                rows.append(done[(item.qid, condition)])
+                continue
             exclude = (
                 [idx.internal_doc[g] for g in item.gold if g in idx.internal_doc]
                 if condition == "unanswerable"
@@ -323,7 +333,10 @@ def run_model(
                 k=k,
                 exclude_doc_ids=exclude,
             )
-            rows.append(answer_row(answer, item, condition, idx, answerer.analyzer))
+            row = answer_row(answer, item, condition, idx, answerer.analyzer)
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
         if progress is not None:
             progress(f"{model}: {n}/{len(items)}")
     return rows
