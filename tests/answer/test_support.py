@@ -107,6 +107,34 @@ def test_citation_moves_to_the_neighbouring_sentence_that_states_the_claim(check
     assert own.supported and ART1[own.match.start : own.match.end] == "대한민국은 민주공화국이다"
 
 
+ART67 = (
+    "제67조 ① 대통령은 국민의 보통·평등·직접·비밀선거에 의하여 선출한다.\n"
+    "②제1항의 선거에 있어서 최고득표자가 2인 이상인 때에는 국회의 재적의원 과반수가 출석한 공개회의에서 "
+    "다수표를 얻은 자를 당선자로 한다.\n"
+    "③대통령후보자가 1인일 때에는 그 득표수가 선거권자 총수의 3분의 1 이상이 아니면 대통령으로 당선될 수 없다.\n"
+    "④대통령으로 선거될 수 있는 자는 국회의원의 피선거권이 있고 선거일 현재 40세에 달하여야 한다.\n"
+    "⑤대통령의 선거에 관한 사항은 법률로 정한다."
+)
+
+
+def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated(checker) -> None:
+    # the model quoted ① but restated ④, three sentences away: judged on ④ ± 1 and cited at ④
+    claim = "대통령으로 선거될 수 있는 자는 선거일 현재 40세에 달하여야 한다."
+    res = checker.check(claim, "대통령은 국민의 보통·평등·직접·비밀선거에 의하여 선출한다", ART67)
+    assert res.supported and res.reanchored, res.scores
+    assert ART67[res.match.start : res.match.end].startswith("④대통령으로 선거될 수 있는 자는")
+    # a quote next to what the claim says keeps the old behaviour: not re-anchored
+    near = checker.check(claim, "대통령으로 당선될 수 없다", ART67)
+    assert near.supported and not near.reanchored
+    # moving the evidence does not make a changed number or an unrelated claim pass
+    wrong = checker.check(
+        "대통령으로 선거될 수 있는 자는 선거일 현재 45세에 달하여야 한다.", "대통령의 선거에 관한 사항은", ART67
+    )
+    assert not wrong.supported and wrong.scores.missing_numbers == ["45"]
+    unrelated = checker.check("국회는 예산안을 심의하고 확정한다.", "대통령의 선거에 관한 사항은", ART67)
+    assert not unrelated.supported and not unrelated.reanchored
+
+
 def test_numbers_the_question_states_are_not_new_facts(checker) -> None:
     claim = "112 신고센터에서는 대통령의 임기를 5년으로 안내한다."
     alone = checker.check_many([(claim, "대통령의 임기는 5년으로 하며", ART70)])[0]

@@ -859,4 +859,5 @@ def _citation(
         page_start=prov.page_start,
         page_end=prov.page_end,
         reattributed=reattributed,
+        reanchored=chk.reanchored,
     )

@@ -77,6 +77,11 @@ class Citation(BaseModel):
     reattributed: bool = Field(
         default=False, description="The quote was found in another shown source than the one the model cited."
     )
+    reanchored: bool = Field(
+        default=False,
+        description="The claim is stated elsewhere in this source than around the model's quote; the "
+        "citation points at the sentence that states it (quote_as_given keeps the model's quote).",
+    )
 
 
 class SupportScores(BaseModel):

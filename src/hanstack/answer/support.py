@@ -15,7 +15,9 @@ Every claim goes through three gates, cheapest first:
    KLUE-NLI and KorNLI (``hanstack.eval.answers.calibrate_support``; figures in ``notes/answers.md``).
 
 The evidence is the matched quote widened to the sentences around it (a claim usually paraphrases
-one or two sentences; the whole chunk would make any claim look supported). Optionally a backend
+one or two sentences; the whole chunk would make any claim look supported) — or, when a sentence
+of the cited chunk outside that window shares strictly more of the claim's content morphemes, that
+sentence widened the same way, with the citation moved to it (``SupportChecker.evidence_for``). Optionally a backend
 gives a grammar-constrained yes/no verdict (``verifier``), which can only reject.
 """
 
@@ -149,6 +151,9 @@ class ClaimCheck:
     scores: SupportScores
     match: QuoteMatch
     reason: str | None = None
+    reanchored: bool = False
+    """The claim is stated elsewhere in the cited source than around the model's quote; ``match``
+    is that sentence (see :meth:`SupportChecker.evidence_for`)."""
 
 
 Verifier = Callable[[str, str], bool | None]
@@ -203,7 +208,7 @@ class SupportChecker:
         """
         given = numbers_in(question) if question else set()
         th = self.thresholds
-        partial: list[tuple[QuoteMatch, int, int, SupportScores] | ClaimCheck] = []
+        partial: list[tuple[QuoteMatch, QuoteMatch, int, int, SupportScores] | ClaimCheck] = []
         for claim, quote, chunk in items:
             match = locate_quote(quote, chunk)
             scores = SupportScores(quote_match=round(match.score, 4))
@@ -214,25 +219,56 @@ class SupportChecker:
                     )
                 )
                 continue
-            lo, hi = evidence_window(chunk, match.start, match.end, th.context_sentences)
+            sentence = self.evidence_for(claim, chunk, match)
+            lo, hi = evidence_window(chunk, sentence.start, sentence.end, th.context_sentences)
             evidence = chunk[lo:hi]
             scores.missing_numbers = [n for n in missing_numbers(claim, evidence) if n not in given]
-            s_lo, s_hi = evidence_window(chunk, match.start, match.end, 0)
+            s_lo, s_hi = evidence_window(chunk, sentence.start, sentence.end, 0)
             scores.negation_mismatch = self.negation_mismatch(claim, chunk[s_lo:s_hi])
             scores.term_overlap = round(self.term_overlap(claim, evidence), 4)
-            partial.append((match, lo, hi, scores))
+            partial.append((match, sentence, lo, hi, scores))
         pending = [(i, p) for i, p in enumerate(partial) if not isinstance(p, ClaimCheck)]
-        sims = self.similarities([(items[i][0], items[i][2][p[1] : p[2]]) for i, p in pending])  # type: ignore[index]
+        sims = self.similarities([(items[i][0], items[i][2][p[2] : p[3]]) for i, p in pending])  # type: ignore[index]
         out: list[ClaimCheck] = [p if isinstance(p, ClaimCheck) else None for p in partial]  # type: ignore[misc]
         for (i, p), sim in zip(pending, sims, strict=True):
-            match, lo, hi, scores = p  # type: ignore[misc]
+            match, sentence, lo, hi, scores = p  # type: ignore[misc]
             claim, chunk = items[i][0], items[i][2]
             scores.similarity = None if sim is None else round(sim, 4)
             verdict = self._decide(claim, chunk[lo:hi], match, scores)
             if verdict.supported:
-                verdict.match = self.anchor(claim, chunk, lo, hi, match)
+                verdict.reanchored = sentence is not match
+                verdict.match = self.anchor(claim, chunk, lo, hi, sentence)
             out[i] = verdict
         return out
+
+    def evidence_for(self, claim: str, chunk: str, match: QuoteMatch) -> QuoteMatch:
+        """Where in the cited chunk the claim is judged: around the model's quote, unless a sentence
+        outside that window shares strictly more of the claim's content morphemes.
+
+        The support rule was fitted on claims against the *best* window of a page (the sentence
+        sharing most of the claim's terms, ± 1), and small models often pick a quote a few
+        sentences away from what they restate (a 1.5B model copied two sentences of a page almost
+        verbatim, similarity 0.96, and quoted a third). The quote still has to be in the chunk;
+        when the evidence moves, the citation moves with it (``ClaimCheck.reanchored``), so it
+        shows the passage that supports the claim, not the one the model happened to pick.
+        """
+        wanted = set(self.analyzer.search_terms(claim))
+        if not wanted:
+            return match
+        lo, hi = evidence_window(chunk, match.start, match.end, self.thresholds.context_sentences)
+        cuts = sentence_cuts(chunk)
+        spans = [(a, b) for a, b in pairwise(cuts) if chunk[a:b].strip()]
+        shares = [len(wanted & set(self.analyzer.search_terms(chunk[a:b]))) / len(wanted) for a, b in spans]
+        near = max((v for (a, b), v in zip(spans, shares, strict=True) if a < hi and b > lo), default=0.0)
+        best = max(shares, default=0.0)
+        if best <= near:
+            return match
+        a, b = spans[shares.index(best)]
+        while a < b and chunk[a].isspace():
+            a += 1
+        while b > a and chunk[b - 1].isspace():
+            b -= 1
+        return QuoteMatch(match.score, a, b)
 
     def anchor(self, claim: str, chunk: str, lo: int, hi: int, match: QuoteMatch) -> QuoteMatch:
         """The sentence of the evidence window ``chunk[lo:hi]`` that states the claim best.
