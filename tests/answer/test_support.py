@@ -128,7 +128,9 @@ def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated
     assert near.supported and not near.reanchored
     # moving the evidence does not make a changed number or an unrelated claim pass
     wrong = checker.check(
-        "대통령으로 선거될 수 있는 자는 선거일 현재 45세에 달하여야 한다.", "대통령의 선거에 관한 사항은", ART67
+        "대통령으로 선거될 수 있는 자는 선거일 현재 45세에 달하여야 한다.",
+        "대통령의 선거에 관한 사항은",
+        ART67,
     )
     assert not wrong.supported and wrong.scores.missing_numbers == ["45"]
     unrelated = checker.check("국회는 예산안을 심의하고 확정한다.", "대통령의 선거에 관한 사항은", ART67)
