@@ -138,3 +138,41 @@ def test_count_tokens_estimates_when_server_has_no_tokenizer() -> None:
     be = _mock(lambda r: httpx.Response(404))
     assert be.count_tokens("안녕하세요 hello") == 5 + 2
     assert not be.info.exact_tokenizer
+
+
+def test_server_safe_schema_drops_only_constants_the_llama_cpp_server_cannot_write() -> None:
+    from hanstack.llm.openai_compat import server_safe_schema
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "quote": {"type": "string", "enum": ['(2021), "농식품 라이브커머스" 보고서', "plain"]},
+            "label": {"enum": ["a", "b"]},
+            "path": {"const": "C:\\dir"},
+            "enum": {"type": "string", "enum": ["x", "y"]},  # a property that happens to be named enum
+        },
+        "$defs": {"const": {"const": "ok"}},
+    }
+    safe = server_safe_schema(schema)
+    assert safe["properties"]["quote"] == {"type": "string"}
+    assert safe["properties"]["label"] == {"enum": ["a", "b"]}
+    assert safe["properties"]["path"] == {"type": "string"}
+    assert safe["properties"]["enum"] == {"type": "string", "enum": ["x", "y"]}
+    assert safe["$defs"] == {"const": {"const": "ok"}}
+    assert schema["properties"]["quote"]["enum"][1] == "plain"  # the input is left alone
+
+
+@pytest.mark.model
+def test_real_llama_cpp_server_survives_a_quote_enum_with_double_quotes(llama_server: str) -> None:
+    # without server_safe_schema this request makes llama_cpp.server fail to parse its grammar and die
+    be = OpenAICompatBackend(llama_server, name="srv", model="tiny-test")
+    schema = {
+        "type": "object",
+        "properties": {
+            "quote": {"type": "string", "enum": ['(2021), "농식품 라이브커머스" 보고서', "plain"]}
+        },
+        "required": ["quote"],
+    }
+    res = be.chat(MSGS, max_tokens=24, json_schema=schema)
+    assert res.text.startswith("{") and '"quote"' in res.text  # decoded under the (looser) grammar
+    assert be.chat(MSGS, max_tokens=4).completion_tokens > 0  # still up

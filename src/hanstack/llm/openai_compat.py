@@ -7,6 +7,11 @@ SGLang, the llama.cpp server and Ollama; llama-cpp-python's server wants
 ``structured="auto"`` (the default) the backend sends the OpenAI form and, on a 400/422 that
 names ``response_format``, retries once with the other form and remembers what worked.
 
+String constants (``enum``/``const``) holding ``"`` or ``\\`` are sent as plain strings
+(:func:`server_safe_schema`): llama-cpp-python's server writes them into an unparsable grammar and
+its process dies on the request (the in-process backend escapes them itself). The reply is still
+validated against the caller's schema, so the constraint is checked after decoding instead of during it.
+
 Streaming parses server-sent events; deltas are ``str`` built from the raw bytes with an
 incremental UTF-8 decoder, so a chunk boundary inside a Hangul syllable cannot produce U+FFFD.
 """
@@ -25,6 +30,47 @@ from hanstack.llm.types import ChatMessage, ChatResult, ModelInfo, Timings, Tool
 from hanstack.llm.utf8 import REPLACEMENT
 
 StructuredMode = Literal["auto", "json_schema", "json_object"]
+
+
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def _unsafe_constant(value: Any) -> bool:
+    return isinstance(value, str) and ('"' in value or "\\" in value)
+
+
+def server_safe_schema(schema: Any) -> Any:
+    """``schema`` with every ``enum``/``const`` that holds a string with ``"`` or ``\\`` dropped.
+
+    llama-cpp-python's schema converter (which ``python -m llama_cpp.server`` uses) escapes ``"``
+    but not ``\\`` inside grammar literals, so such a constant — a quoted title in a source
+    sentence offered as a quote — ends its literal early; llama.cpp fails to parse the grammar and
+    the server process crashes (SIGSEGV on a NULL sampler; seen with llama-cpp-python 0.3.x). The
+    node keeps its other keywords (``type: string``), so the decoder still writes a string; the
+    caller validates the value against its own schema afterwards. Pure; the input is not modified.
+    """
+    if isinstance(schema, list):
+        return [server_safe_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {
+        k: {name: server_safe_schema(sub) for name, sub in v.items()}
+        if k in _SCHEMA_MAPS and isinstance(v, dict)  # property names are not keywords
+        else server_safe_schema(v)
+        for k, v in schema.items()
+        if k not in ("enum", "const")
+    }
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not any(_unsafe_constant(v) for v in enum):
+        out["enum"] = enum
+    elif isinstance(enum, list) and "type" not in out and all(isinstance(v, str) for v in enum):
+        out["type"] = "string"
+    if "const" in schema:
+        if not _unsafe_constant(schema["const"]):
+            out["const"] = schema["const"]
+        elif "type" not in out:
+            out["type"] = "string"
+    return out
 
 
 class OpenAICompatBackend:
@@ -86,6 +132,7 @@ class OpenAICompatBackend:
         if tools:
             body["tools"] = tools
         if json_schema is not None:
+            json_schema = server_safe_schema(json_schema)
             if mode == "json_object":
                 body["response_format"] = {"type": "json_object", "schema": json_schema}
             else:
