@@ -134,6 +134,11 @@ def test_eval_answers_end_to_end(tmp_path, workspace, constitution, monkeypatch)
     report = json.loads(out.read_text(encoding="utf-8"))
     rows = report["models"]["extractive"]["rows"]
     assert {r["condition"] for r in rows} == {"answerable", "unanswerable"}
+    corpus = (data / "corpus.jsonl").read_text(encoding="utf-8")
+    answered = [r for r in rows if not r["abstained"]]
+    assert answered and all(r["claims"] for r in answered)
+    for claim in (c for r in answered for c in r["claims"]):  # the record keeps what was cited
+        assert claim["citations"] and all(cit["quote"] in corpus for cit in claim["citations"])
 
 
 def test_run_model_resumes_from_rows_of_an_interrupted_run(tmp_path, workspace, constitution) -> None:

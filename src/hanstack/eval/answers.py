@@ -291,6 +291,28 @@ def answer_row(answer: Answer, item: QAItem, condition: str, idx: EvalIndex, ana
         "prompt_tokens": answer.tokens.prompt_tokens,
         "completion_tokens": answer.tokens.completion_tokens,
         "answer": answer.text if not answer.abstained else None,
+        # what was kept and removed, with the cited text: enough to read a run's claims afterwards
+        "claims": [_claim_record(c) for c in answer.claims],
+        "removed": [_claim_record(c) for c in answer.removed_claims],
+    }
+
+
+def _claim_record(claim: Any) -> dict[str, Any]:
+    return {
+        "text": claim.text,
+        "reason": claim.reason,
+        "overlap": claim.support.term_overlap,
+        "similarity": claim.support.similarity,
+        "citations": [
+            {
+                "source_id": c.source_id,
+                "quote": c.quote,
+                "quote_as_given": c.quote_as_given,
+                "reattributed": c.reattributed,
+                "reanchored": c.reanchored,
+            }
+            for c in claim.citations
+        ],
     }
 
 
