@@ -27,7 +27,10 @@ Steps, each written to bench/results/:
 5. ``answers`` (step ``answers``): per model — extractive on all 114 queries (answerable + gold-removed), the small and
    the large model on seeded subsets sized to the time budget — citation precision/recall, F1 and
    ROUGE-L on content morphemes, abstention, faithfulness, latency p50/p95; figures for all evaluated
-   queries and for the held-out half only.
+   queries and for the held-out half only. Each answer row is cached in
+   bench/.cache/answers/answers_<model>.jsonl under a fingerprint of the answer/llm/retrieve/korean
+   code, the GGUF files, the thresholds and k, so an interrupted run resumes row by row (the result
+   file says how many rows were reused; their latencies are those of the run that computed them).
 
 The corpus is embedded once; vectors are cached in bench/.cache/answers/ (gitignored), seeded from
 bench/retrieval.py's cache of the same texts when present.
