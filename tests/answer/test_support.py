@@ -137,6 +137,20 @@ def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated
     assert not unrelated.supported and not unrelated.reanchored
 
 
+def test_claim_restating_its_own_quote_is_never_moved(checker) -> None:
+    # a two-sentence verbatim extract; a later line repeats most of its terms in one sentence, which
+    # beats each of the extract's sentences alone but not the extract's window as a whole
+    chunk = (
+        "가. 첫째 줄은 이 문서의 목차이다.\n나. 소상공인 대출 금리를 연 1%포인트 인하한다.\n"
+        "다. 신용보증기금은 보증료를 0.2%포인트 낮춘다.\n라. 신청은 온라인으로 받는다.\n"
+        "마. 문의는 콜센터로 한다.\n바. 요약: 소상공인 대출 금리 연 1%포인트 인하, 신용보증기금 보증료 인하.\n"
+    )
+    extract = "나. 소상공인 대출 금리를 연 1%포인트 인하한다.\n다. 신용보증기금은 보증료를 0.2%포인트 낮춘다."
+    res = checker.check(extract, extract, chunk)
+    assert res.supported and not res.reanchored, res.scores
+    assert chunk.index("나.") <= res.match.start < res.match.end <= chunk.index("라.")
+
+
 def test_numbers_the_question_states_are_not_new_facts(checker) -> None:
     claim = "112 신고센터에서는 대통령의 임기를 5년으로 안내한다."
     alone = checker.check_many([(claim, "대통령의 임기는 5년으로 하며", ART70)])[0]

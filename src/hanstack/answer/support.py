@@ -15,10 +15,10 @@ Every claim goes through three gates, cheapest first:
    KLUE-NLI and KorNLI (``hanstack.eval.answers.calibrate_support``; figures in ``notes/answers.md``).
 
 The evidence is the matched quote widened to the sentences around it (a claim usually paraphrases
-one or two sentences; the whole chunk would make any claim look supported) — or, when a sentence
-of the cited chunk outside that window shares strictly more of the claim's content morphemes, that
-sentence widened the same way, with the citation moved to it (``SupportChecker.evidence_for``). Optionally a backend
-gives a grammar-constrained yes/no verdict (``verifier``), which can only reject.
+one or two sentences; the whole chunk would make any claim look supported) — or, when the same
+kind of window around another sentence of the cited chunk holds strictly more of the claim's content
+morphemes, that window, with the citation moved there (``SupportChecker.evidence_for``). Optionally a
+backend gives a grammar-constrained yes/no verdict (``verifier``), which can only reject.
 """
 
 from __future__ import annotations
@@ -242,28 +242,42 @@ class SupportChecker:
         return out
 
     def evidence_for(self, claim: str, chunk: str, match: QuoteMatch) -> QuoteMatch:
-        """Where in the cited chunk the claim is judged: around the model's quote, unless a sentence
-        outside that window shares strictly more of the claim's content morphemes.
+        """Where in the cited chunk the claim is judged: the window around the model's quote (its
+        sentences ± ``context_sentences``), unless the same kind of window around another sentence
+        of the chunk holds strictly more of the claim's content morphemes.
 
-        The support rule was fitted on claims against the *best* window of a page (the sentence
-        sharing most of the claim's terms, ± 1), and small models often pick a quote a few
-        sentences away from what they restate (a 1.5B model copied two sentences of a page almost
-        verbatim, similarity 0.96, and quoted a third). The quote still has to be in the chunk;
-        when the evidence moves, the citation moves with it (``ClaimCheck.reanchored``), so it
-        shows the passage that supports the claim, not the one the model happened to pick.
+        The support rule was fitted on claims against the *best* window of a page, and small models
+        often quote a sentence a few lines away from what they restate (a 1.5B model copied two
+        sentences of a page almost verbatim, similarity 0.96, and quoted a third). The quote still
+        has to be in the chunk; when the evidence moves, the citation moves with it
+        (``ClaimCheck.reanchored``), so it shows the passage that states the claim. Windows are
+        compared as wholes, so a claim that restates its own quote never moves (a first version
+        compared single sentences and moved a long verbatim extract to a line repeating its terms).
+        Returns the span of the sentence the window is centred on (``match`` when nothing moved).
         """
         wanted = set(self.analyzer.search_terms(claim))
         if not wanted:
             return match
-        lo, hi = evidence_window(chunk, match.start, match.end, self.thresholds.context_sentences)
+        context = self.thresholds.context_sentences
+        cache: dict[tuple[int, int], float] = {}
+
+        def share(lo: int, hi: int) -> float:
+            if (lo, hi) not in cache:
+                cache[lo, hi] = len(wanted & set(self.analyzer.search_terms(chunk[lo:hi]))) / len(wanted)
+            return cache[lo, hi]
+
+        near = share(*evidence_window(chunk, match.start, match.end, context))
+        best, best_span = near, None
         cuts = sentence_cuts(chunk)
-        spans = [(a, b) for a, b in pairwise(cuts) if chunk[a:b].strip()]
-        shares = [len(wanted & set(self.analyzer.search_terms(chunk[a:b]))) / len(wanted) for a, b in spans]
-        near = max((v for (a, b), v in zip(spans, shares, strict=True) if a < hi and b > lo), default=0.0)
-        best = max(shares, default=0.0)
-        if best <= near:
+        for a, b in pairwise(cuts):
+            if not chunk[a:b].strip():
+                continue
+            value = share(*evidence_window(chunk, a, b, context))
+            if value > best:
+                best, best_span = value, (a, b)
+        if best_span is None:
             return match
-        a, b = spans[shares.index(best)]
+        a, b = best_span
         while a < b and chunk[a].isspace():
             a += 1
         while b > a and chunk[b - 1].isspace():
