@@ -39,6 +39,7 @@ bench/retrieval.py's cache of the same texts when present.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import random
@@ -845,6 +846,12 @@ def main() -> None:
         default=0.1,
         help="false-abstention budget on the fit half when fitting the gate (the issue's target)",
     )
+    ap.add_argument(
+        "--reanchor",
+        action="store_true",
+        help="step answers: judge claims on the cited chunk's best window and move the citation there "
+        "(the opt-in answer.reanchor_citations / SupportThresholds.reanchor)",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--nli-fit", type=int, default=1000)
@@ -930,6 +937,8 @@ def main() -> None:
         from hanstack.answer.answerer import Answerer
         from hanstack.eval.answers import holdout_split, run_model, subset
 
+        if args.reanchor:
+            support_th = dataclasses.replace(support_th, reanchor=True)
         checker = SupportChecker(analyzer, idx.embedder, thresholds=support_th)
         answerer = Answerer(
             settings,
@@ -948,7 +957,8 @@ def main() -> None:
             chosen = subset(items, limits.get(model), args.seed)
             t0 = time.perf_counter()
             fingerprint = _answers_fingerprint(settings, model, gate_th, support_th, args.k)
-            done, remember = _row_cache(model, fingerprint)
+            key = model + ("+reanchor" if args.reanchor else "")  # its own entry and row cache
+            done, remember = _row_cache(key, fingerprint)
             rows = run_model(
                 answerer,
                 idx,
@@ -961,7 +971,7 @@ def main() -> None:
             )
             reused = sum(1 for r in rows if (r["qid"], r["condition"]) in done)
             idx.embedder.save()
-            mine["models"][model] = {
+            mine["models"][key] = {
                 "command": command,
                 "gate": repr(gate_th),
                 "support": repr(support_th),
@@ -970,9 +980,9 @@ def main() -> None:
                 "rows_resumed": reused,
                 "rows": rows,
             }
-            mine["summary"][model] = summarise(rows)
-            mine["summary_held_out"][model] = summarise(rows, qids=held)
-            print(model, json.dumps(mine["summary"][model], ensure_ascii=False), flush=True)
+            mine["summary"][key] = summarise(rows)
+            mine["summary_held_out"][key] = summarise(rows, qids=held)
+            print(key, json.dumps(mine["summary"][key], ensure_ascii=False), flush=True)
             # written after every model, merged with what other runs wrote meanwhile: a long run that
             # is stopped keeps what it measured
             report = _previous_report()

@@ -336,3 +336,33 @@ def test_model_verdict_can_reject_a_claim(settings, kiwi, embedder, passages) ->
     answer = answerer.answer_from_passages(Q_TERM, passages, model="small")
     assert answer.abstained and answer.removed_claims[0].support.model_verdict is False
     assert len(backend.calls) == 2 and backend.calls[1][0].content.startswith("근거 문장이")
+
+
+def test_reanchored_citations_are_opt_in(kiwi, embedder, passages, tmp_path) -> None:
+    # the model restates 제67조 ④ (S3) but quotes ①: stopped by default, cited at ④ when opted in
+    claim = _claim(
+        "대통령으로 선거될 수 있는 자는 선거일 현재 40세에 달하여야 한다.",
+        "S3",
+        "대통령은 국민의 보통·평등·직접·비밀선거에 의하여 선출한다",
+    )
+    question = "대통령으로 선거될 수 있는 자는 선거일 현재 몇 세에 달하여야 하나요?"
+    strict = make_answerer(
+        load_settings(tmp_path / "a"),
+        kiwi,
+        embedder,
+        {"small": ScriptedBackend("small-model", [{"answerable": True, "claims": [claim]}])},
+    ).answer_from_passages(question, passages, model="small")
+    assert strict.abstained and strict.removed_claims
+    opted = load_settings(tmp_path / "b", answer={"reanchor_citations": True})
+    answer = make_answerer(
+        opted,
+        kiwi,
+        embedder,
+        {"small": ScriptedBackend("small-model", [{"answerable": True, "claims": [claim]}])},
+    ).answer_from_passages(question, passages, model="small")
+    assert not answer.abstained, answer.removed_claims
+    (cit,) = answer.claims[0].citations
+    assert cit.source_id == "S3" and cit.reanchored and not cit.reattributed
+    assert cit.quote.startswith("④대통령으로 선거될 수 있는 자는") and cit.quote_as_given.startswith(
+        "대통령은 국민의"
+    )

@@ -117,10 +117,22 @@ ART67 = (
 )
 
 
-def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated(checker) -> None:
-    # the model quoted ① but restated ④, three sentences away: judged on ④ ± 1 and cited at ④
+@pytest.fixture(scope="module")
+def reanchoring(kiwi, embedder) -> SupportChecker:
+    return SupportChecker(kiwi, embedder, thresholds=SupportThresholds(reanchor=True))
+
+
+def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated(
+    checker, reanchoring
+) -> None:
     claim = "대통령으로 선거될 수 있는 자는 선거일 현재 40세에 달하여야 한다."
-    res = checker.check(claim, "대통령은 국민의 보통·평등·직접·비밀선거에 의하여 선출한다", ART67)
+    quote = "대통령은 국민의 보통·평등·직접·비밀선거에 의하여 선출한다"
+    # by default the claim is judged on the quote's window (① ± 1), which does not state it
+    strict = checker.check(claim, quote, ART67)
+    assert not strict.supported and not strict.reanchored and strict.scores.missing_numbers == ["40"]
+    # opt-in: the model quoted ① but restated ④, three sentences away: judged on ④ ± 1, cited at ④
+    checker = reanchoring
+    res = checker.check(claim, quote, ART67)
     assert res.supported and res.reanchored, res.scores
     assert ART67[res.match.start : res.match.end].startswith("④대통령으로 선거될 수 있는 자는")
     # a quote next to what the claim says keeps the old behaviour: not re-anchored
@@ -137,7 +149,8 @@ def test_claim_stated_away_from_the_quote_is_judged_and_cited_where_it_is_stated
     assert not unrelated.supported and not unrelated.reanchored
 
 
-def test_claim_restating_its_own_quote_is_never_moved(checker) -> None:
+def test_claim_restating_its_own_quote_is_never_moved(reanchoring) -> None:
+    checker = reanchoring
     # a two-sentence verbatim extract; a later line repeats most of its terms in one sentence, which
     # beats each of the extract's sentences alone but not the extract's window as a whole
     chunk = (

@@ -64,7 +64,7 @@ from hanstack.answer.sources import (
     label_sources,
     to_source_ref,
 )
-from hanstack.answer.support import ClaimCheck, SupportChecker, model_verifier
+from hanstack.answer.support import ClaimCheck, SupportChecker, SupportThresholds, model_verifier
 from hanstack.config import AnswerabilityMethod
 from hanstack.errors import (
     HanstackError,
@@ -205,7 +205,8 @@ class Answerer:
     @property
     def checker(self) -> SupportChecker:
         if self._checker is None:
-            self._checker = SupportChecker(self.analyzer, self.embedder)
+            thresholds = SupportThresholds(reanchor=self.settings.answer.reanchor_citations)
+            self._checker = SupportChecker(self.analyzer, self.embedder, thresholds=thresholds)
         return self._checker
 
     def _backend(self, name: str) -> ModelBackend:
