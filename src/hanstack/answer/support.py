@@ -87,6 +87,16 @@ def evidence_window(text: str, start: int, end: int, context: int = 1) -> tuple[
     return lo, hi
 
 
+def _sentence_match(chunk: str, span: tuple[int, int], score: float) -> QuoteMatch:
+    """A citation span on a sentence of ``chunk``, without its surrounding whitespace."""
+    a, b = span
+    while a < b and chunk[a].isspace():
+        a += 1
+    while b > a and chunk[b - 1].isspace():
+        b -= 1
+    return QuoteMatch(score, a, b)
+
+
 # --- hard contradiction signals ------------------------------------------------------------------------
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _PRE_NEG = {("안", "MAG"), ("못", "MAG")}
@@ -282,14 +292,7 @@ class SupportChecker:
             value = share(*evidence_window(chunk, a, b, context))
             if value > best:
                 best, best_span = value, (a, b)
-        if best_span is None:
-            return match
-        a, b = best_span
-        while a < b and chunk[a].isspace():
-            a += 1
-        while b > a and chunk[b - 1].isspace():
-            b -= 1
-        return QuoteMatch(match.score, a, b)
+        return match if best_span is None else _sentence_match(chunk, best_span, match.score)
 
     def anchor(self, claim: str, chunk: str, lo: int, hi: int, match: QuoteMatch) -> QuoteMatch:
         """The sentence of the evidence window ``chunk[lo:hi]`` that states the claim best.
@@ -314,14 +317,7 @@ class SupportChecker:
             value = share(a, b)
             if value > best:
                 best, best_span = value, (a, b)
-        if best_span is None:
-            return match
-        a, b = best_span
-        while a < b and chunk[a].isspace():
-            a += 1
-        while b > a and chunk[b - 1].isspace():
-            b -= 1
-        return QuoteMatch(match.score, a, b)
+        return match if best_span is None else _sentence_match(chunk, best_span, match.score)
 
     def _decide(self, claim: str, evidence: str, match: QuoteMatch, scores: SupportScores) -> ClaimCheck:
         th = self.thresholds
