@@ -21,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results
+from answers import _f
 
 FIGURES = (
     "n",
@@ -70,10 +71,6 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "commands": [ma.get("command"), mb.get("command")],
         }
     return out
-
-
-def _f(v: Any) -> str:
-    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def markdown(result: dict[str, Any], label_a: str, label_b: str, dates: tuple[str, str]) -> str:

@@ -87,6 +87,19 @@ def evidence_window(text: str, start: int, end: int, context: int = 1) -> tuple[
     return lo, hi
 
 
+def _strictly_best(
+    spans: Sequence[tuple[int, int]], value: Callable[[int, int], float], floor: float
+) -> tuple[int, int] | None:
+    """The first span whose ``value`` beats ``floor`` and every span before it; None when none
+    beats ``floor`` (a tie keeps what the caller already has)."""
+    best, best_span = floor, None
+    for a, b in spans:
+        v = value(a, b)
+        if v > best:
+            best, best_span = v, (a, b)
+    return best_span
+
+
 def _sentence_match(chunk: str, span: tuple[int, int], score: float) -> QuoteMatch:
     """A citation span on a sentence of ``chunk``, without its surrounding whitespace."""
     a, b = span
@@ -284,15 +297,9 @@ class SupportChecker:
             return cache[lo, hi]
 
         near = share(*evidence_window(chunk, match.start, match.end, context))
-        best, best_span = near, None
-        cuts = sentence_cuts(chunk)
-        for a, b in pairwise(cuts):
-            if not chunk[a:b].strip():
-                continue
-            value = share(*evidence_window(chunk, a, b, context))
-            if value > best:
-                best, best_span = value, (a, b)
-        return match if best_span is None else _sentence_match(chunk, best_span, match.score)
+        spans = [(a, b) for a, b in pairwise(sentence_cuts(chunk)) if chunk[a:b].strip()]
+        best = _strictly_best(spans, lambda a, b: share(*evidence_window(chunk, a, b, context)), near)
+        return match if best is None else _sentence_match(chunk, best, match.score)
 
     def anchor(self, claim: str, chunk: str, lo: int, hi: int, match: QuoteMatch) -> QuoteMatch:
         """The sentence of the evidence window ``chunk[lo:hi]`` that states the claim best.
@@ -312,12 +319,8 @@ class SupportChecker:
             return len(wanted & set(self.analyzer.search_terms(chunk[a:b]))) / len(wanted)
 
         own = max((share(a, b) for a, b in spans if a < match.end and b > match.start), default=0.0)
-        best, best_span = own, None
-        for a, b in spans:
-            value = share(a, b)
-            if value > best:
-                best, best_span = value, (a, b)
-        return match if best_span is None else _sentence_match(chunk, best_span, match.score)
+        best = _strictly_best(spans, share, own)
+        return match if best is None else _sentence_match(chunk, best, match.score)
 
     def _decide(self, claim: str, evidence: str, match: QuoteMatch, scores: SupportScores) -> ClaimCheck:
         th = self.thresholds

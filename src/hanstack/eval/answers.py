@@ -47,7 +47,7 @@ from hanstack.eval.metrics import mean, percentile
 
 if TYPE_CHECKING:
     from hanstack.answer.answerer import Answerer
-    from hanstack.answer.schema import Answer
+    from hanstack.answer.schema import Answer, Claim
     from hanstack.config import Settings
     from hanstack.ingest.models import Chunk
 
@@ -297,7 +297,8 @@ def answer_row(answer: Answer, item: QAItem, condition: str, idx: EvalIndex, ana
     }
 
 
-def _claim_record(claim: Any) -> dict[str, Any]:
+def _claim_record(claim: Claim) -> dict[str, Any]:
+    """A claim as a result row keeps it: text, verdict features and what it cites."""
     return {
         "text": claim.text,
         "reason": claim.reason,
