@@ -558,8 +558,23 @@ def _score_cache(path: Path) -> dict[str, dict]:
     empty when the file does not exist yet. A run stopped by its time budget resumes from here."""
     if not path.exists():
         return {}
-    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
-    return {row["key"]: row for row in rows}
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        # a run killed while appending left half a row: cut it off, or the next row appended would
+        # be glued to it; that row is simply computed again
+        cut = data.rfind(b"\n") + 1
+        print(f"{path.name}: dropping an unfinished last row ({len(data) - cut} bytes)", flush=True)
+        with path.open("r+b") as fh:
+            fh.truncate(cut)
+        data = data[:cut]
+    out: dict[str, dict] = {}
+    for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            out[row["key"]] = row
+        except (json.JSONDecodeError, KeyError, TypeError):
+            print(f"{path.name}: line {n} is not a cached row; it will be computed again", flush=True)
+    return out
 
 
 def _likelihood_scores(

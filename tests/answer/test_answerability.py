@@ -277,3 +277,27 @@ def test_threshold_decides_instead_of_the_gate(tiny_settings, kiwi, embedder, pa
     assert off.answerability is not None and off.answerability.method == "likelihood"
     assert off.answerability.answerable and (off.answerability.gate_probability or 0.0) < 0.5
     assert not (off.abstain_reason or "").startswith("검색된 문서")  # not refused before drafting
+
+
+def test_bench_row_cache_resumes_and_survives_a_row_cut_short(tmp_path, monkeypatch, capsys) -> None:
+    """bench/answers.py's answer-row cache: rows come back under their fingerprint only, and half a
+    row left by a killed run is cut off (not glued to the next row, not a crash)."""
+    bench = _bench_answers()
+    monkeypatch.setattr(bench, "CACHE", tmp_path)
+    done, remember = bench._row_cache("small", "fp1")
+    assert done == {}
+    remember({"qid": "q1", "condition": "answerable", "abstained": True})
+    remember({"qid": "q1", "condition": "unanswerable", "abstained": True})
+    path = tmp_path / "answers_small.jsonl"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"key": "fp1:q2:answerable", "fingerprint": "fp1", "row": {"qid": "q2", "cond')
+    done, remember = bench._row_cache("small", "fp1")
+    assert set(done) == {("q1", "answerable"), ("q1", "unanswerable")}
+    assert "unfinished last row" in capsys.readouterr().out
+    remember({"qid": "q2", "condition": "answerable", "abstained": False})
+    assert set(bench._row_cache("small", "fp1")[0]) == {
+        ("q1", "answerable"),
+        ("q1", "unanswerable"),
+        ("q2", "answerable"),
+    }
+    assert bench._row_cache("small", "fp2")[0] == {}  # other code or thresholds: nothing reused
