@@ -525,6 +525,26 @@ LIKELIHOOD_NORMALISED = {
     # the best gain in nats over the whole question (not per token)
     "max_total_gain": lambda f: max(f["gains"][:3]) * f["question_tokens"],
 }
+# stop 17, pre-registered in notes/answers.md before the run: the best gain against the question's own
+# topic words given as the passage (one more prompt per question, ``--likelihood-keywords``)
+LIKELIHOOD_KEYWORDS = {
+    # the share of the surprise left after the topic words that the best passage removes (the test)
+    "over_keywords": lambda f: (
+        (max(f["gains"][:3]) - f["keywords"]) / max(0.1, -(f["baseline"] + f["keywords"]))
+    ),
+    # for the record
+    "max_minus_keywords": lambda f: max(f["gains"][:3]) - f["keywords"],
+}
+
+
+def keyword_passage(q_terms: list[str]) -> str:
+    """The question's topic terms (question order, no question-form words) as a passage: the
+    reference level of "knows the topic words, not the answer"."""
+    from hanstack.korean.question import topic_terms
+
+    return ", ".join(topic_terms(q_terms))
+
+
 # the rule forms fitted per feature: "combined" (gate logit + feature, the reader step's fit), "alone"
 # (a threshold on the feature, no gate) and "gate_clip4" (gate logit clipped to ±4, so a confident
 # gate can no longer veto the feature, + feature)
@@ -578,10 +598,16 @@ def _score_cache(path: Path) -> dict[str, dict]:
 
 
 def _likelihood_scores(
-    ql, tier: str, cases: list, max_seconds: float | None, unrelated: dict | None = None
+    ql,
+    tier: str,
+    cases: list,
+    max_seconds: float | None,
+    unrelated: dict | None = None,
+    keywords: bool = False,
 ) -> tuple[dict, bool, int]:
     """Per (qid, condition): the per-passage gains over the top passages, with the time they took,
-    the no-passage baseline and (with ``unrelated``, qid → passage) the gain of that passage.
+    the no-passage baseline, (with ``unrelated``, qid → passage) the gain of that passage and (with
+    ``keywords``) the gain of the question's topic terms given as the passage.
     Each (question, passage window) and each no-passage baseline is cached in
     bench/.cache/answers/likelihood_<tier>.jsonl under the model, prompt and question."""
     import hashlib
@@ -619,11 +645,13 @@ def _likelihood_scores(
             other = None
             if unrelated and it.qid in unrelated:
                 other = lp(it.query, ql.windows([unrelated[it.qid]], q_terms)[0], it.qid)
+            kw = lp(it.query, keyword_passage(q_terms), it.qid) if keywords else None
             feats[it.qid, cond] = {
                 "gains": gains,
                 "baseline": base["mean"],
                 "question_tokens": base["tokens"],
                 "unrelated": None if other is None else other["mean"] - base["mean"],
+                "keywords": None if kw is None else kw["mean"] - base["mean"],
                 "seconds": base["seconds"] + sum(r["seconds"] for r in done),
                 "prompt_tokens": [r["prompt_tokens"] for r in done],
             }
@@ -633,6 +661,50 @@ def _likelihood_scores(
                 flush=True,
             )
     return feats, bool(state["stopped"]), int(state["new"])
+
+
+def _keywords_test(feats: dict, qids: set, fit_q: set, rep_q: set, max_false_abstain: float) -> dict:
+    """The stop-17 pre-registered test (notes/answers.md): ``over_keywords`` alone against
+    ``relative_gain`` alone on the same queries, each fitted on one half and reported on the other,
+    both ways round, and the decision the protocol fixed before the run."""
+    usable = {q for q in qids if all(feats[q, c]["keywords"] is not None for c in CONDS)}
+    features = {"relative_gain": _relative_gain, **LIKELIHOOD_KEYWORDS}
+
+    def rule(feature, a: set, b: set) -> dict:
+        return _threshold_rule(
+            *([feature(feats[q, c]) for q in sorted(half)] for half in (a, b) for c in CONDS),
+            max_false_abstain=max_false_abstain,
+        )
+
+    fit_s, rep_s = fit_q & usable, rep_q & usable
+    out: dict = {"queries": len(usable), "fit_half": len(fit_s), "held_out_half": len(rep_s)}
+    if len(fit_s) < 5 or len(rep_s) < 5:
+        out["decision"] = "not enough queries scored"
+        return out
+    for name, feature in features.items():
+        out[name] = {
+            "fit_on_fit_half": rule(feature, fit_s, rep_s),
+            "fit_on_held_out_half": rule(feature, rep_s, fit_s),
+            "auc_fit": _auc(*([feature(feats[q, c]) for q in sorted(fit_s)] for c in CONDS)),
+            "auc_held_out": _auc(*([feature(feats[q, c]) for q in sorted(rep_s)] for c in CONDS)),
+        }
+
+    def beats(side: str) -> bool:
+        new, old = out["over_keywords"][side]["held_out"], out["relative_gain"][side]["held_out"]
+        return (
+            new["abstain_unans"] >= old["abstain_unans"] + 0.05 and new["false_abstain"] <= max_false_abstain
+        )
+
+    held, swapped = beats("fit_on_fit_half"), beats("fit_on_held_out_half")
+    out["criteria"] = {"held_out": held, "swapped_halves": swapped}
+    out["decision"] = (
+        "switch the opt-in check to over_keywords"
+        if held and swapped
+        else "keep relative_gain (the pre-registered criteria are not both met)"
+    )
+    best = out["over_keywords"]["fit_on_fit_half"]["held_out"]
+    out["issue_target_met"] = best["abstain_unans"] >= 0.9 and best["false_abstain"] <= max_false_abstain
+    return out
 
 
 def likelihood_step(
@@ -649,13 +721,16 @@ def likelihood_step(
     threads: int,
     window_tokens: int,
     unrelated: bool = False,
+    keywords: bool = False,
 ) -> dict:
     """Query likelihood (hanstack.answer.likelihood) per query and condition over the top 3 passages,
     each (question, passage window) and each question's no-passage baseline cached in
     bench/.cache/answers/likelihood_<tier>.jsonl (a stopped run resumes); then the reader step's fit:
     gate logit + the best per-token gain, fitted on the fit half, reported on the held-out half.
     With ``unrelated``, each question is also scored with one page from another document (the
-    reference of ``max_minus_unrelated``). Per-query records go to the result's ``per_query``."""
+    reference of ``max_minus_unrelated``); with ``keywords``, with its own topic terms as the passage
+    (the pre-registered ``over_keywords`` test, reported under ``keywords_test``). Per-query records go
+    to the result's ``per_query``."""
     import os
 
     import numpy as np
@@ -691,7 +766,7 @@ def likelihood_step(
         ql = QueryLikelihood(backend, max_sources=3, window_tokens=window_tokens)
         budget = None if max_seconds is None else max_seconds - (time.perf_counter() - t_start)
         others = _unrelated_passages(idx, cases) if unrelated else None
-        feats, stopped, new_scores = _likelihood_scores(ql, tier, cases, budget, others)
+        feats, stopped, new_scores = _likelihood_scores(ql, tier, cases, budget, others, keywords)
         qids = {q for q, c in feats if (q, "answerable") in feats and (q, "unanswerable") in feats}
         gate_p = {(c[0].qid, c[1]): c[4] for c in cases}
 
@@ -785,12 +860,15 @@ def likelihood_step(
                         "baseline": feats[q, c]["baseline"],
                         "question_tokens": feats[q, c]["question_tokens"],
                         "unrelated": feats[q, c]["unrelated"],
+                        "keywords": feats[q, c]["keywords"],
                     }
                     for c in CONDS
                 },
             }
             for q in sorted(qids)
         }
+        if keywords:
+            entry["keywords_test"] = _keywords_test(feats, qids, fit_q, rep_q, max_false_abstain)
         # among the queries the gate passes (both conditions): does the gain add anything there?
         passed = [
             (feats[q, c]["gains"], c)
@@ -841,6 +919,12 @@ def main() -> None:
         action="store_true",
         help="step likelihood: also score one page of another document per question (one more "
         "prompt per question; the reference of the max_minus_unrelated variant)",
+    )
+    ap.add_argument(
+        "--likelihood-keywords",
+        action="store_true",
+        help="step likelihood: also score each question with its own topic terms as the passage (one "
+        "more prompt per question; the stop-17 pre-registered over_keywords test)",
     )
     ap.add_argument(
         "--reader-seconds",
@@ -941,6 +1025,7 @@ def main() -> None:
                 threads=args.reader_threads,
                 window_tokens=args.likelihood_window,
                 unrelated=args.likelihood_unrelated,
+                keywords=args.likelihood_keywords,
             )
             ql["gate"] = repr(gate_th)
             write_results(
@@ -1238,7 +1323,51 @@ def _likelihood_md(r: dict) -> str:
             lines.append(
                 f"  rule (max_top3): `{lg['w_gate']}·gate_logit + {lg['w_feature']}·gain + {lg['bias']} ≥ 0`"
             )
+        kt = e.get("keywords_test")
+        if kt:
+            lines += ["", *_keywords_test_md(tier, e["model"], kt)]
     return "\n".join(lines) + "\n"
+
+
+def _keywords_test_md(tier: str, model: str, kt: dict) -> list[str]:
+    """The stop-17 pre-registered test's table (notes/answers.md, keyword-bag reference)."""
+    out = [
+        f"### Pre-registered test (stop 17): the question's topic words as the reference, {tier} ({model})",
+        "",
+        f"{kt['queries']} queries with the keyword prompt scored ({kt['fit_half']} fit half, "
+        f"{kt['held_out_half']} held out). A threshold on each feature alone; abstention (gold removed) | "
+        "false abstention.",
+    ]
+    if "relative_gain" not in kt:
+        return [*out, "", f"Decision: {kt['decision']}."]
+    out += [
+        "",
+        "| feature | fitted on fit half: fit abstention | false abst. | → held out: abstention | false abst. "
+        "| fitted on held-out half: abstention | false abst. | → fit (swapped): abstention | false abst. "
+        "| AUC fit / held out |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ("relative_gain", "over_keywords", "max_minus_keywords"):
+        v = kt[name]
+        a, b = v["fit_on_fit_half"], v["fit_on_held_out_half"]
+        tag = (
+            " (the test)"
+            if name == "over_keywords"
+            else (" (shipped opt-in)" if name == "relative_gain" else "")
+        )
+        out.append(
+            f"| {name}{tag} | {_rates(a['fit'])} | {_rates(a['held_out'])} | {_rates(b['fit'])} | "
+            f"{_rates(b['held_out'])} | {_f(v['auc_fit'])} / {_f(v['auc_held_out'])} |"
+        )
+    c = kt["criteria"]
+    out += [
+        "",
+        f"Criteria (abstention ≥ relative_gain's + 0.05 with false abstention ≤ 0.1): held out "
+        f"{'met' if c['held_out'] else 'not met'}, swapped halves {'met' if c['swapped_halves'] else 'not met'}. "
+        f"Decision: {kt['decision']}. Issue target (≥ 0.9 / ≤ 0.1 held out): "
+        f"{'met' if kt['issue_target_met'] else 'not met'}.",
+    ]
+    return out
 
 
 def _support_md(s: dict) -> str:

@@ -301,3 +301,44 @@ def test_bench_row_cache_resumes_and_survives_a_row_cut_short(tmp_path, monkeypa
         ("q2", "answerable"),
     }
     assert bench._row_cache("small", "fp2")[0] == {}  # other code or thresholds: nothing reused
+
+
+# --- the stop-17 pre-registered keyword-reference test (bench/answers.py) ------------------------------
+def _keyword_feats(keyword_gain) -> tuple[dict, set, set]:
+    """Twenty questions (ten per half), baseline −3 nats per token; question i's topic words raise it by
+    ``keyword_gain(i)``, its answering page by 0.8 more, the best sibling page by 0.1 more."""
+    feats, fit_q, rep_q = {}, set(), set()
+    for i in range(20):
+        qid, kw = f"q{i}", keyword_gain(i % 10)
+        (fit_q if i < 10 else rep_q).add(qid)
+        for cond, extra in (("answerable", 0.8), ("unanswerable", 0.1)):
+            feats[qid, cond] = {"gains": [kw + extra, kw - 0.2, 0.0], "baseline": -3.0, "keywords": kw}
+    return feats, fit_q, rep_q
+
+
+def test_keyword_reference_test_switches_only_when_it_beats_relative_gain_both_ways() -> None:
+    bench = _bench_answers()
+    # topic levels that vary across questions: the share of the whole surprise (relative_gain) mixes
+    # them up, the share left after the topic words does not
+    feats, fit_q, rep_q = _keyword_feats(lambda i: 0.2 * i)
+    out = bench._keywords_test(feats, fit_q | rep_q, fit_q, rep_q, 0.1)
+    assert out["over_keywords"]["fit_on_fit_half"]["held_out"] == {
+        "queries": 10,
+        "false_abstain": 0.0,
+        "abstain_unans": 1.0,
+    }
+    assert out["relative_gain"]["fit_on_fit_half"]["held_out"]["abstain_unans"] == 0.5
+    assert out["criteria"] == {"held_out": True, "swapped_halves": True}
+    assert out["decision"].startswith("switch") and out["issue_target_met"]
+    # topic words that raise nothing: the two features are the same number, so nothing switches
+    feats, fit_q, rep_q = _keyword_feats(lambda i: 0.0)
+    out = bench._keywords_test(feats, fit_q | rep_q, fit_q, rep_q, 0.1)
+    assert out["criteria"] == {"held_out": False, "swapped_halves": False}
+    assert out["decision"].startswith("keep")
+    # a question whose keyword prompt was not scored is left out of both features' rates
+    feats[("q0", "answerable")]["keywords"] = None
+    assert bench._keywords_test(feats, fit_q | rep_q, fit_q, rep_q, 0.1)["fit_half"] == 9
+
+
+def test_keyword_passage_is_the_questions_topic_words() -> None:
+    assert _bench_answers().keyword_passage(["대통령", "임기", "무엇", "대통령"]) == "대통령, 임기"
