@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hanstack.answer.support import (
+    NOT_A_STATEMENT,
     SupportChecker,
     SupportThresholds,
     evidence_window,
@@ -62,6 +63,24 @@ def test_real_quote_attached_to_an_unrelated_claim_fails(checker) -> None:
     assert not res.supported
     assert res.scores.quote_match == 1.0
     assert res.scores.term_overlap < 0.5
+
+
+def test_a_claim_that_asks_or_requests_is_removed_however_well_it_matches(checker) -> None:
+    # a 0.5B model's draft on AutoRAG handed the question back, quoting "20" from the page; overlap
+    # 0.69 and similarity 0.95 had passed it
+    page = (
+        "2024년도 한국은행의 대정부 일시대출금 한도와 대출조건을 결정하는 과정에서 대출 부대조건을 보완하였다. "
+        "일시대출금 한도는 40조원으로 하고 대출금리는 20일 평균 금리로 한다."
+    )
+    echo = "2024년도 한국은행의 대정부 일시대출금 한도와 대출조건을 결정하는 과정에서 보완된 대출 부대조건에 대해 설명하시오."
+    res = checker.check(echo, "20", page)
+    assert not res.supported
+    assert res.reason == NOT_A_STATEMENT
+    assert res.scores.quote_match == 1.0  # the quote is real: the claim is what fails
+    asked = checker.check("대통령의 임기는 5년으로 하나요?", "대통령의 임기는 5년으로 하며", ART70)
+    assert not asked.supported and asked.reason == NOT_A_STATEMENT
+    stated = checker.check("대통령의 임기는 5년으로 한다.", "대통령의 임기는 5년으로 하며", ART70)
+    assert stated.supported, stated
 
 
 def test_batch_equals_single(checker) -> None:

@@ -28,6 +28,18 @@ def test_extract_best_supported_sentence(kiwi) -> None:
     assert DOC[found[0].start : found[0].end].strip() == found[0].text
 
 
+def test_a_question_in_the_source_is_never_the_extract(kiwi) -> None:
+    faq = (
+        "메타버스 플랫폼에서 수작업 하는 부분을 자동화 가능할까요? "
+        "네, 메타버스 플랫폼의 수작업 부분은 자동화 도구로 대부분 자동화할 수 있습니다."
+    )
+    found = ExtractiveBackend(k=2).extract("메타버스 플랫폼의 수작업 자동화가 가능한가요?", [faq])
+    # the FAQ's question shares more of the question's words, but it asserts nothing
+    assert [e.text for e in found] == [
+        "네, 메타버스 플랫폼의 수작업 부분은 자동화 도구로 대부분 자동화할 수 있습니다."
+    ]
+
+
 def test_chat_is_labelled_and_reads_source_blocks(kiwi) -> None:
     ex = ExtractiveBackend(k=2)
     msgs = [

@@ -1,13 +1,17 @@
 """Support check: does the cited passage really say what the claim says?
 
-Every claim goes through three gates, cheapest first:
+Every claim goes through four gates, cheapest first:
 
 1. **Quote**: the quoted span must occur in the cited chunk — Korean-aware fuzzy match on the
    normalised key (:mod:`hanstack.answer.match`); ``quote_match`` ≥ ``thresholds.quote``.
-2. **Hard contradictions**: a number in the claim that the evidence does not contain, or a
+2. **A statement**: a claim phrased as a question or a request ("… 설명하시오.", "… 가능할까요?") states
+   nothing, however many words it shares with the passage
+   (:func:`hanstack.korean.question.asks_or_requests`); small models hand the question back, and FAQ
+   pages hold question sentences.
+3. **Hard contradictions**: a number in the claim that the evidence does not contain, or a
    predicate or noun the claim affirms where the evidence negates it (or the reverse: 안/못 …,
    -지 않다/말다, 할 수 없다, 아니다, 불-/비-/무-/미- …), rejects the claim. Small models change numbers and drop negations more than anything else.
-3. **Support**: content-morpheme overlap (share of the claim's Kiwi search terms present in the
+4. **Support**: content-morpheme overlap (share of the claim's Kiwi search terms present in the
    evidence) and e5 embedding similarity of claim and evidence, combined by a logistic score whose
    weights and threshold were fitted on claims like the ones a RAG answer makes (AutoRAG-ko
    reference-answer sentences against the best window of their gold page, and of a sibling page of
@@ -36,6 +40,7 @@ import numpy as np
 from hanstack.answer.match import QuoteMatch, locate_quote, sentence_cuts
 from hanstack.answer.schema import SupportScores
 from hanstack.korean.analyzer import Analyzer, Morpheme
+from hanstack.korean.question import asks_or_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,8 @@ class ClaimCheck:
     is that sentence (see :meth:`SupportChecker.evidence_for`)."""
 
 
+NOT_A_STATEMENT = "질문이나 요청은 주장이 아닙니다 (the claim asks or requests; it states nothing)"
+
 Verifier = Callable[[str, str], bool | None]
 """``(claim, evidence) -> yes/no`` from a model (None: no verdict)."""
 
@@ -248,6 +255,9 @@ class SupportChecker:
                         False, scores, match, "인용문이 출처에 없습니다 (quote not found in the cited source)"
                     )
                 )
+                continue
+            if asks_or_requests(claim, self.analyzer.analyze(claim)):
+                partial.append(ClaimCheck(False, scores, match, NOT_A_STATEMENT))
                 continue
             sentence = self.evidence_for(claim, chunk, match) if th.reanchor else match
             lo, hi = evidence_window(chunk, sentence.start, sentence.end, th.context_sentences)

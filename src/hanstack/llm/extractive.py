@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hanstack.errors import InvalidInputError
+from hanstack.korean.question import asks_or_requests
 from hanstack.llm.openai_compat import estimate_tokens
 from hanstack.llm.types import ChatMessage, ChatResult, ModelInfo, Timings
 
@@ -80,7 +81,8 @@ class ExtractiveBackend:
         for i, passage in enumerate(passages):
             for sent in kiwi.split_sentences(passage):
                 text = sent.text.strip()
-                if not text:
+                # a question or request in a source (an FAQ's "… 가능할까요?") answers nothing
+                if not text or asks_or_requests(text, sent.morphemes):
                     continue
                 terms = set(kiwi.search_terms(text))
                 cands.append((i, sent, terms))
