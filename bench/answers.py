@@ -663,19 +663,21 @@ def _likelihood_scores(
     return feats, bool(state["stopped"]), int(state["new"])
 
 
+def _feature_threshold_rule(feats: dict, feature, fit: set, report: set, max_false_abstain: float) -> dict:
+    """:func:`_threshold_rule` on one likelihood feature: fitted on the ``fit`` queries, reported on
+    the ``report`` queries (both conditions of each)."""
+    return _threshold_rule(
+        *([feature(feats[q, c]) for q in sorted(half)] for half in (fit, report) for c in CONDS),
+        max_false_abstain=max_false_abstain,
+    )
+
+
 def _keywords_test(feats: dict, qids: set, fit_q: set, rep_q: set, max_false_abstain: float) -> dict:
     """The stop-17 pre-registered test (notes/answers.md): ``over_keywords`` alone against
     ``relative_gain`` alone on the same queries, each fitted on one half and reported on the other,
     both ways round, and the decision the protocol fixed before the run."""
     usable = {q for q in qids if all(feats[q, c]["keywords"] is not None for c in CONDS)}
     features = {"relative_gain": _relative_gain, **LIKELIHOOD_KEYWORDS}
-
-    def rule(feature, a: set, b: set) -> dict:
-        return _threshold_rule(
-            *([feature(feats[q, c]) for q in sorted(half)] for half in (a, b) for c in CONDS),
-            max_false_abstain=max_false_abstain,
-        )
-
     fit_s, rep_s = fit_q & usable, rep_q & usable
     out: dict = {"queries": len(usable), "fit_half": len(fit_s), "held_out_half": len(rep_s)}
     if len(fit_s) < 5 or len(rep_s) < 5:
@@ -683,8 +685,8 @@ def _keywords_test(feats: dict, qids: set, fit_q: set, rep_q: set, max_false_abs
         return out
     for name, feature in features.items():
         out[name] = {
-            "fit_on_fit_half": rule(feature, fit_s, rep_s),
-            "fit_on_held_out_half": rule(feature, rep_s, fit_s),
+            "fit_on_fit_half": _feature_threshold_rule(feats, feature, fit_s, rep_s, max_false_abstain),
+            "fit_on_held_out_half": _feature_threshold_rule(feats, feature, rep_s, fit_s, max_false_abstain),
             "auc_fit": _auc(*([feature(feats[q, c]) for q in sorted(fit_s)] for c in CONDS)),
             "auc_held_out": _auc(*([feature(feats[q, c]) for q in sorted(rep_s)] for c in CONDS)),
         }
@@ -823,14 +825,8 @@ def likelihood_step(
             # the other halves' fit reported on the fit half: how much the held-out figure moves
             v["swapped_halves"] = fitted(20.0, rep_s, fit_s)["held_out"]
             v["gate_clip4"] = fitted(4.0, fit_s, rep_s)
-            v["alone"] = _threshold_rule(
-                *(
-                    [feature(feats[q, c]) for q in sorted(half & qids)]
-                    for half in (fit_s, rep_s)
-                    for c in CONDS
-                ),
-                max_false_abstain=max_false_abstain,
-            )
+            # fit_s and rep_s are already among the scored queries
+            v["alone"] = _feature_threshold_rule(feats, feature, fit_s, rep_s, max_false_abstain)
         # the rule chosen on the fit half only: most fit-half abstention within the budget, then the
         # fewest parameters (alone, combined, gate_clip4), then the feature fixed first; only features
         # scored on every scored query compete (a subset's fit-half rates are not comparable)
@@ -1352,11 +1348,7 @@ def _keywords_test_md(tier: str, model: str, kt: dict) -> list[str]:
     for name in ("relative_gain", "over_keywords", "max_minus_keywords"):
         v = kt[name]
         a, b = v["fit_on_fit_half"], v["fit_on_held_out_half"]
-        tag = (
-            " (the test)"
-            if name == "over_keywords"
-            else (" (shipped opt-in)" if name == "relative_gain" else "")
-        )
+        tag = {"over_keywords": " (the test)", "relative_gain": " (shipped opt-in)"}.get(name, "")
         out.append(
             f"| {name}{tag} | {_rates(a['fit'])} | {_rates(a['held_out'])} | {_rates(b['fit'])} | "
             f"{_rates(b['held_out'])} | {_f(v['auc_fit'])} / {_f(v['auc_held_out'])} |"
